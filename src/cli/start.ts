@@ -1,0 +1,40 @@
+import type { Config } from '../config.js';
+import { buildApp } from '../http/app.js';
+import { migrate } from '../store/migrate.js';
+import { openStore } from '../store/open.js';
+import { resolveSecretKey } from './secret.js';
+
+/** `dziennik start`: migrate, serve, and shut down cleanly on SIGTERM/SIGINT. */
+export async function startServer(config: Config) {
+  const secretKey = resolveSecretKey(config);
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, exclusive: true });
+  await migrate(store);
+  const { fastify } = await buildApp({ config: { ...config, secretKey }, store });
+  await fastify.listen({ port: config.port, host: config.host });
+  fastify.log.info(
+    { store: store.dialect, dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined, publicUrl: config.publicUrl },
+    'dziennik is listening',
+  );
+  const users = await store.db.selectFrom('users').select('id').limit(1).execute();
+  if (users.length === 0) {
+    process.stderr.write(
+      '\nNo accounts yet. Create the first admin (the password is read from standard input):\n' +
+        '  npm run dziennik -- create-admin --email you@example.com --project "My company"\n\n',
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    fastify.log.info({ signal }, 'shutting down');
+    // Stop accepting, let in-flight requests finish, then release the store (and its lock).
+    const timer = setTimeout(() => process.exit(1), 15_000);
+    timer.unref();
+    await fastify.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  return { fastify, store };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * The one reader of process.env. Everything else gets a frozen Config passed in; tests build one
+ * with `loadConfig({...})` and never touch process.env.
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const url = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, `${what} must be an absolute http(s) URL`)
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional(),
+  PUBLIC_URL: url('PUBLIC_URL').optional(),
+  SECRET_KEY: z.string().min(32, 'SECRET_KEY must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  TELEGRAM_API_URL: url('TELEGRAM_API_URL').default('https://api.telegram.org'),
+  VIBER_API_URL: url('VIBER_API_URL').default('https://chatapi.viber.com/pa'),
+  GRAPH_API_URL: url('GRAPH_API_URL').default('https://graph.facebook.com/v21.0'),
+  SMS_OUTBOUND_ONLY_PREFIXES: z
+    .string()
+    .default('48799')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim().replace(/^\+/, ''))
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((p) => /^\d{1,15}$/.test(p)), 'SMS_OUTBOUND_ONLY_PREFIXES must be comma-separated digits'),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+});
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  publicUrl: string;
+  /** Undefined until resolved by `resolveSecretKey` (generated into DATA_DIR on first run). */
+  secretKey: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  telegramApiUrl: string;
+  viberApiUrl: string;
+  graphApiUrl: string;
+  smsOutboundOnlyPrefixes: readonly string[];
+  trustProxy: boolean;
+}>;
+
+export class ConfigError extends Error {
+  readonly problems: { variable: string; message: string }[];
+  constructor(problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads and validates the variables of SPEC §7. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "unset": `FOO= dziennik start` must not be an error.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    secretKey: e.SECRET_KEY,
+    logLevel: e.LOG_LEVEL,
+    telegramApiUrl: e.TELEGRAM_API_URL,
+    viberApiUrl: e.VIBER_API_URL,
+    graphApiUrl: e.GRAPH_API_URL,
+    smsOutboundOnlyPrefixes: Object.freeze(e.SMS_OUTBOUND_ONLY_PREFIXES),
+    trustProxy: e.TRUST_PROXY,
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * The catalogue of stable error codes. Every error the API returns carries one of these codes;
+ * the HTTP layer maps each code to a status in one place (src/http/errors.ts).
+ */
+export const ErrorCodes = {
+  VALIDATION: 'validation_failed',
+  UNAUTHENTICATED: 'unauthenticated',
+  FORBIDDEN: 'forbidden',
+  CSRF: 'csrf_failed',
+  NOT_FOUND: 'not_found',
+  CONFLICT: 'conflict',
+  INVALID_STATE: 'invalid_state',
+  RATE_LIMITED: 'rate_limited',
+  PAYLOAD_TOO_LARGE: 'payload_too_large',
+  UNAVAILABLE: 'unavailable',
+  INTERNAL: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `query.managerId` or `body.email`. */
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly fields?: FieldIssue[];
+  readonly retryAfterSeconds?: number;
+  constructor(code: ErrorCode, message: string, opts: { fields?: FieldIssue[]; retryAfterSeconds?: number } = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.fields = opts.fields;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(fields: FieldIssue[]) {
+    super(ErrorCodes.VALIDATION, `Invalid ${fields.map((f) => f.field).join(', ')}: ${fields.map((f) => f.message).join('; ')}`, {
+      fields,
+    });
+    this.name = 'ValidationError';
+  }
+}
+
+export function invalid(field: string, message: string): ValidationError {
+  return new ValidationError([{ field, message }]);
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(ErrorCodes.NOT_FOUND, `${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You do not have access to this resource') {
+    super(ErrorCodes.FORBIDDEN, message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Sign in or send a valid API token') {
+    super(ErrorCodes.UNAUTHENTICATED, message);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(ErrorCodes.CONFLICT, message);
+    this.name = 'ConflictError';
+  }
+}
+
+export class InvalidStateError extends AppError {
+  constructor(message: string) {
+    super(ErrorCodes.INVALID_STATE, message);
+    this.name = 'InvalidStateError';
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(ErrorCodes.RATE_LIMITED, `Too many requests; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+    this.name = 'RateLimitedError';
+  }
+}

@@ -1,0 +1,33 @@
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { initialSchema } from './migrations/001_initial.js';
+import { searchIndexes } from './migrations/002_search.js';
+import type { Store } from './open.js';
+import type { Dialect } from './types.js';
+
+/** Migrations in order; each is a list of statements per dialect, applied in one transaction. */
+const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
+  ['001_initial', initialSchema],
+  ['002_search', searchIndexes],
+];
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, statements] of MIGRATIONS) {
+      out[name] = {
+        up: async (db) => {
+          for (const stmt of statements(this.dialect)) await sql.raw(stmt).execute(db);
+        },
+      };
+    }
+    return out;
+  }
+}
+
+export async function migrate(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: new StaticProvider(store.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database, Db, Dialect } from './types.js';
+
+// BIGINT columns hold ids and epoch milliseconds, all far below 2^53: read them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  /** The raw driver, for the few places that stream or bulk-load below Kysely (export, seed). */
+  sqlite?: SqliteDatabase.Database;
+  pgPool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+export class StoreLockedError extends Error {
+  constructor(dir: string) {
+    super(
+      `Another Dziennik process is already using the data directory ${path.resolve(dir)}. ` +
+        'Stop it first, or start this one with a different DATA_DIR.',
+    );
+    this.name = 'StoreLockedError';
+  }
+}
+
+export interface OpenStoreOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /**
+   * Hold the data directory's exclusive lock (the server and demo do; short CLI commands such as
+   * export read alongside a running server and do not).
+   */
+  exclusive?: boolean;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
+  return openSqlite(opts.dataDir, opts.exclusive ?? false);
+}
+
+function openSqlite(dataDir: string, exclusive: boolean): Store {
+  fs.mkdirSync(dataDir, { recursive: true });
+  let lock: SqliteDatabase.Database | undefined;
+  if (exclusive) {
+    // An OS-level lock that dies with the process (even on kill -9): an open write transaction on
+    // a small lock database. A second process fails to take it at once.
+    lock = new SqliteDatabase(path.join(dataDir, 'dziennik.lock'), { timeout: 0 });
+    try {
+      lock.pragma('locking_mode = EXCLUSIVE');
+      lock.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      lock.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new StoreLockedError(dataDir);
+      throw err;
+    }
+  }
+  const sqlite = new SqliteDatabase(path.join(dataDir, 'dziennik.db'), { timeout: 5000 });
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma('temp_store = MEMORY');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    sqlite,
+    async close() {
+      await db.destroy();
+      if (lock) {
+        try {
+          lock.exec('ROLLBACK');
+        } catch {
+          // already released
+        }
+        lock.close();
+      }
+    },
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    pgPool: pool,
+    async close() {
+      await db.destroy();
+    },
+  };
+}

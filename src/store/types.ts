@@ -1,0 +1,235 @@
+import type { Generated, Kysely } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Row shapes as stored. Flags are 0/1, instants epoch ms, JSON as text. */
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  time_zone: string;
+  language: string;
+  public_key: string;
+  settings: string;
+  created_at: number;
+}
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  locale: string | null;
+  disabled: Generated<number>;
+  created_at: number;
+}
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+}
+export interface MembershipsTable {
+  project_id: number;
+  user_id: number;
+  role: Role;
+  created_at: number;
+}
+export interface ApiTokensTable {
+  project_id: number;
+  id: Generated<number>;
+  name: string;
+  role: Role;
+  token_hash: string;
+  created_by: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+export interface ChannelsTable {
+  project_id: number;
+  id: Generated<number>;
+  type: string;
+  name: string;
+  credentials: Generated<string>;
+  config: Generated<string>;
+  webhook_secret: string | null;
+  enabled: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+export interface NumbersTable {
+  project_id: number;
+  id: Generated<number>;
+  channel_id: number;
+  e164: string;
+  sms_enabled: Generated<number>;
+  outbound_only: number | null;
+  created_at: number;
+}
+export interface ClientsTable {
+  project_id: number;
+  id: Generated<number>;
+  name: Generated<string>;
+  phone: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface ClientIdentitiesTable {
+  project_id: number;
+  id: Generated<number>;
+  client_id: number;
+  channel_id: number;
+  channel_type: string;
+  external_id: string;
+  display_name: Generated<string>;
+  handle: string | null;
+  unreachable: Generated<number>;
+  unreachable_reason: string | null;
+  created_at: number;
+}
+export interface AttributionColumns {
+  utm_source: string | null;
+  utm_medium: string | null;
+  utm_campaign: string | null;
+  utm_term: string | null;
+  utm_content: string | null;
+  referrer: string | null;
+  landing_url: string | null;
+  click_ids: string | null;
+  channel_group: string | null;
+}
+export interface VisitsTable extends AttributionColumns {
+  project_id: number;
+  id: Generated<number>;
+  token: string;
+  ga_client_id: string | null;
+  messenger: string | null;
+  created_at: number;
+  expires_at: number;
+}
+export type ChannelType = 'sms' | 'telegram' | 'viber' | 'messenger';
+export type DialogStatus = 'new' | 'open' | 'closed';
+export type Role = 'admin' | 'supervisor' | 'manager';
+export type AuthorType = 'client' | 'manager' | 'auto' | 'system';
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
+
+export interface DialogsTable extends AttributionColumns {
+  project_id: number;
+  id: Generated<number>;
+  channel_id: number;
+  channel_type: ChannelType;
+  number_id: number | null;
+  outbound_only: number;
+  client_id: number;
+  identity_id: number;
+  client_name: string;
+  client_phone: string | null;
+  client_handle: string | null;
+  search_text: string;
+  status: DialogStatus;
+  manager_id: number | null;
+  manager_name: string | null;
+  manager_sort: string;
+  created_at: number;
+  updated_at: number;
+  closed_at: number | null;
+  closed_by: number | null;
+  closed_by_name: string | null;
+  close_reason: string | null;
+  last_message_at: number | null;
+  last_direction: 'in' | 'out' | null;
+  last_author_type: AuthorType | null;
+  last_author_id: number | null;
+  last_author_name: string | null;
+  last_responder_type: 'client' | 'manager' | null;
+  last_responder_id: number | null;
+  last_responder_name: string | null;
+  first_message_at: number | null;
+  first_response_at: number | null;
+  first_response_seconds: number | null;
+  messages_in: number;
+  messages_out: number;
+  unread_count: number;
+  visit_id: number | null;
+  source: string | null;
+}
+export interface DialogManagersTable {
+  project_id: number;
+  dialog_id: number;
+  user_id: number;
+  assigned_at: number;
+}
+export interface MessagesTable {
+  project_id: number;
+  id: Generated<number>;
+  dialog_id: number;
+  channel_id: number;
+  direction: 'in' | 'out';
+  author_type: AuthorType;
+  author_id: number | null;
+  author_name: string | null;
+  text: string;
+  attachments: string | null;
+  created_at: number;
+  status: MessageStatus;
+  failure_reason: string | null;
+  platform_message_id: string | null;
+  updated_at: number;
+}
+export interface InboundEventsTable {
+  project_id: number;
+  channel_id: number;
+  platform_event_id: string;
+  received_at: number;
+}
+export interface OutboxTable {
+  project_id: number;
+  id: Generated<number>;
+  kind: string;
+  dialog_id: number | null;
+  message_id: number | null;
+  payload: string;
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  locked_by: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface AuditLogTable {
+  project_id: number;
+  id: Generated<number>;
+  actor_type: string;
+  actor_id: number | null;
+  actor_name: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  details: string;
+  ip: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  memberships: MembershipsTable;
+  api_tokens: ApiTokensTable;
+  channels: ChannelsTable;
+  numbers: NumbersTable;
+  clients: ClientsTable;
+  client_identities: ClientIdentitiesTable;
+  visits: VisitsTable;
+  dialogs: DialogsTable;
+  dialog_managers: DialogManagersTable;
+  messages: MessagesTable;
+  inbound_events: InboundEventsTable;
+  outbox: OutboxTable;
+  audit_log: AuditLogTable;
+}
+
+export type Db = Kysely<Database>;
