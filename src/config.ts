@@ -21,7 +21,11 @@ const url = (what: string) =>
     .transform((v) => v.replace(/\/+$/, ''));
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z
+    .string()
+    .default('3000')
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, 'PORT must be a port number, 0–65535')
+    .transform(Number),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().trim().min(1).default('./data'),
   DATABASE_URL: z

@@ -111,11 +111,12 @@ export async function assignDialog(ctx: ProjectContext, id: number, input: z.inf
 
 export async function reopenDialog(ctx: ProjectContext, id: number) {
   const d = await loadVisibleDialog(ctx, id);
-  if (d.status !== 'closed') throw new InvalidStateError('Only a closed dialog can be reopened');
   if (!isSupervising(ctx)) {
-    // Visibility already limits a manager to dialogs they were responsible for (or unassigned ones).
     if (actorUserId(ctx.actor) === null) throw new ForbiddenError('A manager token cannot reopen dialogs');
+    // Visibility alone is not enough: a manager also sees dialogs transferred away from them.
+    requireOwnOrUnassigned(ctx, d, 'reopen');
   }
+  if (d.status !== 'closed') throw new InvalidStateError('Only a closed dialog can be reopened');
   // One open dialog per client identity: the client's next message goes to it (R7).
   const other = await ctx.store.db
     .selectFrom('dialogs')

@@ -18,8 +18,9 @@ const Me = z.object({
 });
 
 export const authRoutes: RouteModule = ({ app, route }) => {
-  // Per client IP: all attempts; per email: failed attempts. Both over 15 minutes.
-  const perIp = new RateLimiter(30, 15 * 60_000, app.clock);
+  // Failed attempts over 15 minutes, per client IP (generous: an office shares one address) and
+  // per email. Successful sign-ins never count.
+  const perIp = new RateLimiter(50, 15 * 60_000, app.clock);
   const perEmail = new RateLimiter(10, 15 * 60_000, app.clock);
   const secureCookie = app.config.publicUrl.startsWith('https://');
 
@@ -32,11 +33,12 @@ export const authRoutes: RouteModule = ({ app, route }) => {
     body: LoginBody,
     response: Me,
     handler: async ({ body, req, reply }) => {
-      const waitIp = perIp.hit(req.ip);
+      const waitIp = perIp.check(req.ip);
       const waitEmail = perEmail.check(body.email);
       if (waitIp || waitEmail) throw new RateLimitedError(Math.max(waitIp, waitEmail));
       const user = await checkPassword(app.store, body.email, body.password);
       if (!user) {
+        perIp.hit(req.ip);
         perEmail.hit(body.email);
         throw new UnauthenticatedError('Wrong email or password');
       }

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { buildTestApp, forEachStore } from '../testing/harness.js';
+
+/** The `dziennik` command as an operator runs it: a real process, its exit code and its output. */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/dziennik.mjs');
+
+/** A clean environment: nothing of the test runner's (TEST_DATABASE_URL, NODE_OPTIONS...) leaks in. */
+function cliEnv(vars: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    LOG_LEVEL: 'silent',
+    ...vars,
+  };
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string>, input?: string, timeoutMs = 30_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dziennik ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+function tempDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'dziennik-cli-'));
+}
+
+forEachStore('dziennik create-admin and token create', (env) => {
+  let vars: Record<string, string>;
+  let secretDir: string;
+
+  before(() => {
+    secretDir = tempDir();
+    vars =
+      env.kind === 'sqlite'
+        ? cliEnv({ DATA_DIR: env.ts.location })
+        : cliEnv({ DATABASE_URL: env.ts.location, DATA_DIR: secretDir });
+  });
+  after(() => {
+    fs.rmSync(secretDir, { recursive: true, force: true });
+  });
+
+  test('create-admin refuses a short password and creates nothing', async () => {
+    const r = await runCli(['create-admin', '--email', 'short@example.test', '--project', 'Firma'], vars, 'short\n');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /password/i);
+    assert.match(r.stderr, /10 characters/);
+    const users = await env.ts.store.db.selectFrom('users').select('id').execute();
+    assert.equal(users.length, 0);
+  });
+
+  test('create-admin reads the password from stdin; the admin signs in; token create prints a working token once', async () => {
+    const password = 'Zażółć gęślą jaźń 2026';
+    const r = await runCli(
+      ['create-admin', '--email', 'Szef@Example.test', '--project', 'Hurtownia Kowalski', '--name', 'Jan Szef'],
+      vars,
+      `${password}\n`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(password) && !r.stderr.includes(password), 'the password is never echoed');
+    const m = /\(id (\d+)\)/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const projectId = Number(m[1]);
+
+    const { fastify: app } = await buildTestApp(env.ts.store);
+    try {
+      const login = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'szef@example.test', password },
+      });
+      assert.equal(login.statusCode, 200, login.body);
+      const me = login.json() as { user: { name: string }; projects: { id: number; role: string; name: string }[] };
+      assert.equal(me.user.name, 'Jan Szef');
+      assert.deepEqual(me.projects, [
+        { id: projectId, name: 'Hurtownia Kowalski', role: 'admin', timeZone: 'Europe/Warsaw', language: 'pl' },
+      ]);
+      // The trailing newline from stdin is not part of the password; nothing else is stripped.
+      const wrong = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'szef@example.test', password: `${password}\n` },
+      });
+      assert.equal(wrong.statusCode, 401);
+
+      const t = await runCli(
+        ['token', 'create', '--project', String(projectId), '--role', 'supervisor', '--name', 'CRM'],
+        vars,
+      );
+      assert.equal(t.code, 0, t.stderr);
+      const lines = t.stdout.trim().split('\n');
+      assert.equal(lines.length, 1, `stdout is the token alone: ${t.stdout}`);
+      const token = lines[0]!;
+      assert.match(token, new RegExp(`^dz_${projectId}_[A-Za-z0-9_-]{40,}$`));
+      assert.match(t.stderr, /only this once/);
+      const stored = await env.ts.store.db.selectFrom('api_tokens').selectAll().execute();
+      assert.ok(!JSON.stringify(stored).includes(token.split('_').slice(2).join('_')), 'stored hashed');
+
+      const asToken = await app.inject({
+        method: 'GET',
+        url: '/api/v1/me',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(asToken.statusCode, 200, asToken.body);
+      assert.deepEqual((asToken.json() as { token: { projectId: number; role: string } }).token.role, 'supervisor');
+      const log = await app.inject({
+        method: 'GET',
+        url: `/api/v1/projects/${projectId}/dialogs`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(log.statusCode, 200, log.body);
+      // A supervisor token is not an admin.
+      const audit = await app.inject({
+        method: 'GET',
+        url: `/api/v1/projects/${projectId}/audit`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(audit.statusCode, 403);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('token create refuses a bad role and an unknown project', async () => {
+    const [badRole, noProject] = await Promise.all([
+      runCli(['token', 'create', '--project', '1', '--role', 'owner', '--name', 'x'], vars),
+      runCli(['token', 'create', '--project', '99999', '--role', 'admin', '--name', 'x'], vars),
+    ]);
+    assert.notEqual(badRole.code, 0);
+    assert.match(badRole.stderr, /--role/);
+    assert.notEqual(noProject.code, 0);
+    assert.match(noProject.stderr, /project 99999 does not exist/);
+    assert.equal(noProject.stdout, '');
+  });
+});
+
+test('a bad variable stops the command with a message naming it', async () => {
+  const dir = tempDir();
+  try {
+    const [r, two] = await Promise.all([
+      runCli(['start'], cliEnv({ DATA_DIR: dir, PORT: 'abc' })),
+      runCli(['start'], cliEnv({ DATA_DIR: dir, PORT: '70000', LOG_LEVEL: 'loud' })),
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /PORT/);
+    // Every bad variable is named at once, not one per attempt.
+    assert.notEqual(two.code, 0);
+    assert.match(two.stderr, /PORT/);
+    assert.match(two.stderr, /LOG_LEVEL/);
+    assert.ok(!fs.existsSync(path.join(dir, 'dziennik.db')), 'nothing was created');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts `dziennik start` and resolves with its port once it listens. */
+function startServer(env: Record<string, string>): { child: ChildProcess; listening: Promise<number> } {
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listening = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start in time:\n${out}`)), 20_000);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = /listening at http:\/\/[^:]+:(\d+)/i.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}:\n${out}`));
+    });
+  });
+  return { child, listening };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+test('a second `start` on the same DATA_DIR refuses with a clear message; the first keeps serving', async () => {
+  const dir = tempDir();
+  const env = cliEnv({ DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  const first = startServer(env);
+  try {
+    const port = await first.listening;
+    // A second server would keep running: give it a bounded time to refuse.
+    const second = await runCli(['start'], env, undefined, 15_000);
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /already using the data directory/);
+    assert.ok(second.stderr.includes(fs.realpathSync(dir)) || second.stderr.includes(dir), second.stderr);
+    assert.ok(!/\n\s+at /.test(second.stderr), `a message, not a stack trace:\n${second.stderr}`);
+
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+  } finally {
+    first.child.kill('SIGTERM');
+  }
+  assert.equal(await exited(first.child), 0, 'SIGTERM shuts down cleanly');
+
+  // The lock went with the process: the directory can be served again.
+  const again = startServer(env);
+  try {
+    await again.listening;
+  } finally {
+    again.child.kill('SIGTERM');
+    await exited(again.child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
