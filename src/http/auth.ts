@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { parse as parseCookie } from 'cookie';
 import { AppError, ErrorCodes, NotFoundError, UnauthenticatedError } from '../core/errors.js';
 import { csrfMatches, resolveApiToken, resolveSession, type SessionUser } from '../services/accounts.js';
-import type { AppContext, ProjectContext } from '../services/context.js';
+import type { AppContext, ProjectContext, ProjectInfo } from '../services/context.js';
 import type { Role } from '../store/types.js';
 
 export const SESSION_COOKIE = 'dz_session';
@@ -10,7 +10,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 export type Principal =
   | ({ kind: 'session' } & SessionUser)
-  | { kind: 'token'; tokenId: number; projectId: number; name: string; role: Role };
+  | { kind: 'token'; tokenId: number; projectId: number; name: string; role: Role; project: ProjectInfo };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -24,7 +24,14 @@ export async function authenticate(app: AppContext, req: FastifyRequest): Promis
     const m = /^Bearer\s+(\S+)$/i.exec(authz);
     if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
     const t = await resolveApiToken(app, m[1]!);
-    return { kind: 'token', tokenId: t.id, projectId: t.project_id, name: t.name, role: t.role };
+    return {
+      kind: 'token',
+      tokenId: t.id,
+      projectId: t.project_id,
+      name: t.name,
+      role: t.role,
+      project: { id: t.project_id, name: t.project_name, timeZone: t.project_time_zone, language: t.project_language },
+    };
   }
   const token = req.headers.cookie ? parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
   if (!token) throw new UnauthenticatedError();
@@ -49,29 +56,33 @@ export async function loadProjectContext(
   principal: Principal,
   projectId: number,
 ): Promise<ProjectContext> {
-  const project = await app.store.db
-    .selectFrom('projects')
-    .select(['id', 'name', 'time_zone', 'language'])
-    .where('id', '=', projectId)
-    .executeTakeFirst();
+  let project: ProjectInfo | undefined;
   let actor: ProjectContext['actor'] | undefined;
-  if (project) {
-    if (principal.kind === 'token') {
-      if (principal.projectId === projectId) actor = { type: 'token', id: principal.tokenId, name: principal.name, role: principal.role };
-    } else {
-      const m = await app.store.db
-        .selectFrom('memberships')
-        .select('role')
-        .where('project_id', '=', projectId)
-        .where('user_id', '=', principal.user.id)
-        .executeTakeFirst();
-      if (m) actor = { type: 'user', id: principal.user.id, name: principal.user.name, role: m.role };
+  if (principal.kind === 'token') {
+    // A token belongs to one project; any other is reported like a missing one.
+    if (principal.projectId === projectId) {
+      project = principal.project;
+      actor = { type: 'token', id: principal.tokenId, name: principal.name, role: principal.role };
+    }
+  } else {
+    // The project and the user's membership in one query.
+    const row = await app.store.db
+      .selectFrom('projects')
+      .innerJoin('memberships', (j) =>
+        j.onRef('memberships.project_id', '=', 'projects.id').on('memberships.user_id', '=', principal.user.id),
+      )
+      .select(['projects.id', 'projects.name', 'projects.time_zone', 'projects.language', 'memberships.role'])
+      .where('projects.id', '=', projectId)
+      .executeTakeFirst();
+    if (row) {
+      project = { id: row.id, name: row.name, timeZone: row.time_zone, language: row.language };
+      actor = { type: 'user', id: principal.user.id, name: principal.user.name, role: row.role };
     }
   }
   if (!project || !actor) throw new NotFoundError('Project');
   return {
     ...app,
-    project: { id: project.id, name: project.name, timeZone: project.time_zone, language: project.language },
+    project,
     actor,
     ip: req.ip,
   };

@@ -152,11 +152,23 @@ export async function resolveApiToken(ctx: AppContext, token: string) {
   const m = TOKEN_RE.exec(token);
   if (!m) throw new UnauthenticatedError('The API token is malformed');
   const projectId = Number(m[1]);
+  // The token's project comes in the same query: a token request costs one lookup.
   const row = await ctx.store.db
     .selectFrom('api_tokens')
-    .select(['id', 'project_id', 'name', 'role', 'revoked_at', 'last_used_at'])
-    .where('project_id', '=', projectId)
-    .where('token_hash', '=', sha256(token))
+    .innerJoin('projects', 'projects.id', 'api_tokens.project_id')
+    .select([
+      'api_tokens.id',
+      'api_tokens.project_id',
+      'api_tokens.name',
+      'api_tokens.role',
+      'api_tokens.revoked_at',
+      'api_tokens.last_used_at',
+      'projects.name as project_name',
+      'projects.time_zone as project_time_zone',
+      'projects.language as project_language',
+    ])
+    .where('api_tokens.project_id', '=', projectId)
+    .where('api_tokens.token_hash', '=', sha256(token))
     .executeTakeFirst();
   if (!row || row.revoked_at !== null) throw new UnauthenticatedError('The API token is unknown or revoked');
   const now = ctx.clock();
