@@ -23,11 +23,21 @@ export interface Stats {
 
 export function stats(samples: number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN };
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s[s.length - 1] ?? Number.NaN,
+  };
 }
 
 /** Times `fn` `n` times after `warmup` untimed runs; milliseconds. */
-export async function timeIt(n: number, fn: () => Promise<unknown> | unknown, warmup = Math.min(20, n)): Promise<Stats> {
+export async function timeIt(
+  n: number,
+  fn: () => Promise<unknown> | unknown,
+  warmup = Math.min(20, n),
+): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -140,7 +140,11 @@ interface PageResult {
   rows: number;
 }
 
-async function logPages(ds: Dataset, url: string, token: string): Promise<{ pages: PageResult[]; params: Record<string, unknown> }> {
+async function logPages(
+  ds: Dataset,
+  url: string,
+  token: string,
+): Promise<{ pages: PageResult[]; params: Record<string, unknown> }> {
   const headers = { authorization: `Bearer ${token}` };
   const ctx: ProjectContext = {
     store: ds.store,
@@ -161,7 +165,9 @@ async function logPages(ds: Dataset, url: string, token: string): Promise<{ page
     .executeTakeFirstOrThrow();
   const qs = (o: Record<string, unknown>) =>
     new URLSearchParams(
-      Object.entries(o).flatMap(([k, v]): [string, string][] => (Array.isArray(v) ? v.map((x) => [k, String(x)]) : [[k, String(v)]])),
+      Object.entries(o).flatMap(([k, v]): [string, string][] =>
+        Array.isArray(v) ? v.map((x) => [k, String(x)]) : [[k, String(v)]],
+      ),
     ).toString();
   const get = async (o: Record<string, unknown>) => {
     const r = await fetch(`${url}/api/v1/projects/${PROJECT}/dialogs?${qs(o)}`, { headers });
@@ -180,7 +186,10 @@ async function logPages(ds: Dataset, url: string, token: string): Promise<{ page
   const scenarios: [string, Record<string, unknown>][] = [
     ['first page (closed, newest first, 50 rows)', { limit: 50 }],
     ['page 1,000 by cursor (50 rows)', { limit: 50, cursor }],
-    ['manager + month (October 2026)', { limit: 50, managerId: busiest.manager_id, from: '2026-10-01', to: '2026-10-31' }],
+    [
+      'manager + month (October 2026)',
+      { limit: 50, managerId: busiest.manager_id, from: '2026-10-01', to: '2026-10-31' },
+    ],
     ['sorted by manager, first page', { limit: 50, sort: 'manager' }],
     ['all statuses, two channels', { limit: 50, status: 'all', channel: ['telegram', 'viber'] }],
   ];
@@ -190,7 +199,9 @@ async function logPages(ds: Dataset, url: string, token: string): Promise<{ page
     const app = await timeIt(300, () => get(params));
     const raw = await timeIt(300, rawLogQuery(ds.store, ctx, params));
     pages.push({ name, app, raw, rows });
-    log(`${ds.kind}: ${name}: app p50 ${fmt(app.p50)} p95 ${fmt(app.p95)} | SQL p50 ${fmt(raw.p50)} p95 ${fmt(raw.p95)} ms`);
+    log(
+      `${ds.kind}: ${name}: app p50 ${fmt(app.p50)} p95 ${fmt(app.p95)} | SQL p50 ${fmt(raw.p50)} p95 ${fmt(raw.p95)} ms`,
+    );
   }
   return { pages, params: { managerId: busiest.manager_id } };
 }
@@ -205,7 +216,9 @@ interface ExportRun {
 async function runExport(url: string, token: string, query: string, pid: number): Promise<ExportRun> {
   const sampler = sampleRss(pid, 25);
   const t = performance.now();
-  const r = await fetch(`${url}/api/v1/projects/${PROJECT}/dialogs/export?${query}`, { headers: { authorization: `Bearer ${token}` } });
+  const r = await fetch(`${url}/api/v1/projects/${PROJECT}/dialogs/export?${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (!r.ok || !r.body) throw new Error(`export ${r.status}: ${await r.text()}`);
   let bytes = 0;
   for await (const chunk of r.body) bytes += (chunk as Uint8Array).byteLength;
@@ -240,7 +253,9 @@ async function exportBaselines(ds: Dataset) {
     const client = await ds.store.pgPool!.connect();
     try {
       const t = performance.now();
-      const stream = client.query(copyTo(`COPY (${EXPORT_SQL} ORDER BY d.created_at DESC, d.id DESC) TO STDOUT WITH (FORMAT csv)`));
+      const stream = client.query(
+        copyTo(`COPY (${EXPORT_SQL} ORDER BY d.created_at DESC, d.id DESC) TO STDOUT WITH (FORMAT csv)`),
+      );
       let lines = 0;
       for await (const chunk of stream) {
         const b = chunk as Buffer;
@@ -256,18 +271,30 @@ async function exportBaselines(ds: Dataset) {
     let last: [number, number] | undefined;
     for (;;) {
       const where = last ? ` AND (d.created_at, d.id) < (${last[0]}, ${last[1]})` : '';
-      const r = await ds.store.pgPool!.query({ text: `${EXPORT_SQL}${where} ORDER BY d.created_at DESC, d.id DESC LIMIT 5000`, rowMode: 'array' });
+      const r = await ds.store.pgPool!.query({
+        text: `${EXPORT_SQL}${where} ORDER BY d.created_at DESC, d.id DESC LIMIT 5000`,
+        rowMode: 'array',
+      });
       rows += r.rows.length;
       if (r.rows.length < 5000) break;
       const l = r.rows[r.rows.length - 1] as unknown[];
       last = [Number(l[2]), Number(l[0])];
     }
-    out.push({ name: 'raw rows of the same query (keyset chunks of 5,000, pg)', rows, seconds: (performance.now() - t) / 1000 });
+    out.push({
+      name: 'raw rows of the same query (keyset chunks of 5,000, pg)',
+      rows,
+      seconds: (performance.now() - t) / 1000,
+    });
   } else {
     const t = performance.now();
     let rows = 0;
-    for (const _ of ds.store.sqlite!.prepare(`${EXPORT_SQL} ORDER BY d.created_at DESC, d.id DESC`).raw().iterate()) rows++;
-    out.push({ name: 'raw rows of the same query (one better-sqlite3 iterate)', rows, seconds: (performance.now() - t) / 1000 });
+    for (const _ of ds.store.sqlite!.prepare(`${EXPORT_SQL} ORDER BY d.created_at DESC, d.id DESC`).raw().iterate())
+      rows++;
+    out.push({
+      name: 'raw rows of the same query (one better-sqlite3 iterate)',
+      rows,
+      seconds: (performance.now() - t) / 1000,
+    });
   }
   return out;
 }
@@ -308,7 +335,12 @@ async function main() {
     const ds = await prepare(kind);
     log(`${kind}: ${fmtInt(ds.dialogs)} dialogs, ${fmtInt(ds.messages)} messages`);
     const { token } = await createApiToken(
-      { store: ds.store, config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET }, clock: Date.now, log: silentLogger },
+      {
+        store: ds.store,
+        config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET },
+        clock: Date.now,
+        log: silentLogger,
+      },
       { projectId: PROJECT, role: 'supervisor', name: 'bench', createdBy: null },
     );
     const server = await startServer(ds.env);
@@ -329,7 +361,9 @@ async function main() {
           const run = await runExport(s.url, token, query, s.pid);
           run.rows = await lastExportRows(ds.store);
           exports.push({ name, run });
-          log(`${kind}: export ${name}: ${fmtInt(run.rows)} rows in ${fmt(run.seconds)} s = ${fmtInt(run.rows / run.seconds)} rows/s, peak RSS ${fmt(run.peakRss, 0)} MiB`);
+          log(
+            `${kind}: export ${name}: ${fmtInt(run.rows)} rows in ${fmt(run.seconds)} s = ${fmtInt(run.rows / run.seconds)} rows/s, peak RSS ${fmt(run.peakRss, 0)} MiB`,
+          );
         } finally {
           await s.stop();
         }
@@ -344,33 +378,53 @@ async function main() {
       } finally {
         await s2.stop();
       }
-      log(`${kind}: during export: healthz p99 ${fmt(during.busy.health.p99)} ms, log page p99 ${fmt(during.busy.page.p99)} ms`);
+      log(
+        `${kind}: during export: healthz p99 ${fmt(during.busy.health.p99)} ms, log page p99 ${fmt(during.busy.page.p99)} ms`,
+      );
 
       const lines: string[] = [];
-      lines.push(`### ${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmtInt(ds.dialogs)} dialogs, ${fmtInt(ds.messages)} messages`);
+      lines.push(
+        `### ${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ${fmtInt(ds.dialogs)} dialogs, ${fmtInt(ds.messages)} messages`,
+      );
       lines.push('');
       if (ds.seedSeconds !== null) {
-        lines.push(`Seeded by \`dziennik seed\` in ${fmt(ds.seedSeconds, 0)} s (${fmtInt(ds.dialogs / ds.seedSeconds)} dialogs/s, ${fmtInt(ds.messages / ds.seedSeconds)} messages/s, indexes included).`);
+        lines.push(
+          `Seeded by \`dziennik seed\` in ${fmt(ds.seedSeconds, 0)} s (${fmtInt(ds.dialogs / ds.seedSeconds)} dialogs/s, ${fmtInt(ds.messages / ds.seedSeconds)} messages/s, indexes included).`,
+        );
         lines.push('');
       }
-      lines.push('**Log page** — the app over HTTP (keep-alive, Bearer token, JSON) beside the same SQL run directly through the driver; 300 requests each, milliseconds.');
+      lines.push(
+        '**Log page** — the app over HTTP (keep-alive, Bearer token, JSON) beside the same SQL run directly through the driver; 300 requests each, milliseconds.',
+      );
       lines.push('');
       lines.push('| page | rows | app p50 | app p95 | SQL p50 | SQL p95 | app / SQL (p50) |');
       lines.push('|---|---:|---:|---:|---:|---:|---:|');
       for (const p of pages) {
-        lines.push(`| ${p.name} | ${p.rows} | ${fmt(p.app.p50)} | ${fmt(p.app.p95)} | ${fmt(p.raw.p50)} | ${fmt(p.raw.p95)} | ${fmt(p.app.p50 / p.raw.p50)}× |`);
+        lines.push(
+          `| ${p.name} | ${p.rows} | ${fmt(p.app.p50)} | ${fmt(p.app.p95)} | ${fmt(p.raw.p50)} | ${fmt(p.raw.p95)} | ${fmt(p.app.p50 / p.raw.p50)}× |`,
+        );
       }
       lines.push('');
-      lines.push('**Export** — streamed over HTTP to the benchmark client; peak RSS of the server process (sampled every 25 ms; idle after start: ' + `${fmt(startRss, 0)} MiB).`);
+      lines.push(
+        '**Export** — streamed over HTTP to the benchmark client; peak RSS of the server process (sampled every 25 ms; idle after start: ' +
+          `${fmt(startRss, 0)} MiB).`,
+      );
       lines.push('');
       lines.push('| export | rows | seconds | rows/s | MB | server peak RSS |');
       lines.push('|---|---:|---:|---:|---:|---:|');
       for (const e of exports) {
-        lines.push(`| ${e.name} | ${fmtInt(e.run.rows)} | ${fmt(e.run.seconds)} | ${fmtInt(e.run.rows / e.run.seconds)} | ${fmt(e.run.bytes / 1e6, 1)} | ${fmt(e.run.peakRss, 0)} MiB |`);
+        lines.push(
+          `| ${e.name} | ${fmtInt(e.run.rows)} | ${fmt(e.run.seconds)} | ${fmtInt(e.run.rows / e.run.seconds)} | ${fmt(e.run.bytes / 1e6, 1)} | ${fmt(e.run.peakRss, 0)} MiB |`,
+        );
       }
-      for (const b of baselines) lines.push(`| baseline: ${b.name} | ${fmtInt(b.rows)} | ${fmt(b.seconds)} | ${fmtInt(b.rows / b.seconds)} | | |`);
+      for (const b of baselines)
+        lines.push(
+          `| baseline: ${b.name} | ${fmtInt(b.rows)} | ${fmt(b.seconds)} | ${fmtInt(b.rows / b.seconds)} | | |`,
+        );
       lines.push('');
-      lines.push('**Responsiveness while the full export runs** — one client alternating `/healthz` and a log page, milliseconds.');
+      lines.push(
+        '**Responsiveness while the full export runs** — one client alternating `/healthz` and a log page, milliseconds.',
+      );
       lines.push('');
       lines.push('| | samples | p50 | p95 | p99 | max |');
       lines.push('|---|---:|---:|---:|---:|---:|');

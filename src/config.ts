@@ -48,7 +48,10 @@ const envSchema = z.object({
         .map((p) => p.trim().replace(/^\+/, ''))
         .filter(Boolean),
     )
-    .refine((list) => list.every((p) => /^\d{1,15}$/.test(p)), 'SMS_OUTBOUND_ONLY_PREFIXES must be comma-separated digits'),
+    .refine(
+      (list) => list.every((p) => /^\d{1,15}$/.test(p)),
+      'SMS_OUTBOUND_ONLY_PREFIXES must be comma-separated digits',
+    ),
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
@@ -90,9 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   const e = parsed.data;
   return Object.freeze({

@@ -16,7 +16,7 @@ const HELP = `dziennik — the messaging desk
   dziennik token create --project ID --role admin|supervisor|manager --name N
   dziennik seed --project ID --dialogs N [--seed S]
   dziennik export --project ID --kind dialogs|messages [--status ... --from ... --to ...] > file.csv
-  dziennik demo                                    a seeded demo project
+  dziennik demo                                    a seeded demo project and its admin
 
 Environment: PORT, HOST, DATA_DIR, DATABASE_URL, PUBLIC_URL, SECRET_KEY, LOG_LEVEL,
 TELEGRAM_API_URL, VIBER_API_URL, GRAPH_API_URL, SMS_OUTBOUND_ONLY_PREFIXES.
@@ -29,7 +29,8 @@ async function readStdin(): Promise<string> {
 }
 
 function intArg(v: string | undefined, name: string): number {
-  if (v === undefined || !/^\d{1,15}$/.test(v)) throw new AppError('validation_failed', `--${name} must be a positive integer`);
+  if (v === undefined || !/^\d{1,15}$/.test(v))
+    throw new AppError('validation_failed', `--${name} must be a positive integer`);
   return Number(v);
 }
 
@@ -54,6 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'start':
       await startServer(config);
       return -1; // keeps running
+    case 'demo': {
+      const { startDemo } = await import('./demo.js');
+      await startDemo(config);
+      return -1;
+    }
     case 'migrate': {
       const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
@@ -65,8 +71,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'create-admin': {
-      const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' } } });
-      if (!values.email || !values.project) throw new AppError('validation_failed', 'create-admin needs --email and --project');
+      const { values } = parseArgs({
+        args: rest,
+        options: { email: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' } },
+      });
+      if (!values.email || !values.project)
+        throw new AppError('validation_failed', 'create-admin needs --email and --project');
       if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
       const password = (await readStdin()).replace(/\r?\n$/, '');
       return withStore(async (store, secretKey) => {
@@ -80,8 +90,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'token': {
       const [sub, ...args] = rest;
-      if (sub !== 'create') throw new AppError('validation_failed', 'usage: dziennik token create --project ID --role ROLE --name N');
-      const { values } = parseArgs({ args, options: { project: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } } });
+      if (sub !== 'create')
+        throw new AppError('validation_failed', 'usage: dziennik token create --project ID --role ROLE --name N');
+      const { values } = parseArgs({
+        args,
+        options: { project: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+      });
       const role = values.role;
       if (role !== 'admin' && role !== 'supervisor' && role !== 'manager') {
         throw new AppError('validation_failed', '--role must be admin, supervisor or manager');
@@ -99,7 +113,10 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'seed': {
-      const { values } = parseArgs({ args: rest, options: { project: { type: 'string' }, dialogs: { type: 'string' }, seed: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { project: { type: 'string' }, dialogs: { type: 'string' }, seed: { type: 'string' } },
+      });
       const projectId = intArg(values.project, 'project');
       const dialogs = intArg(values.dialogs, 'dialogs');
       const seed = values.seed === undefined ? undefined : intArg(values.seed, 'seed');
@@ -111,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'export': {
       const { exportCommand } = await import('./export.js');
-      return withStore(async (store, secretKey) => exportCommand(rest, { store, config: { ...config, secretKey } }, process.stdout));
+      return withStore(async (store, secretKey) =>
+        exportCommand(rest, { store, config: { ...config, secretKey } }, process.stdout),
+      );
     }
     default:
       process.stderr.write(`unknown command: ${command}\n\n${HELP}`);

@@ -12,7 +12,11 @@ export async function startServer(config: Config) {
   const { fastify } = await buildApp({ config: { ...config, secretKey }, store });
   await fastify.listen({ port: config.port, host: config.host });
   fastify.log.info(
-    { store: store.dialect, dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined, publicUrl: config.publicUrl },
+    {
+      store: store.dialect,
+      dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined,
+      publicUrl: config.publicUrl,
+    },
     'dziennik is listening',
   );
   const users = await store.db.selectFrom('users').select('id').limit(1).execute();

@@ -38,9 +38,13 @@ export class AppError extends Error {
 
 export class ValidationError extends AppError {
   constructor(fields: FieldIssue[]) {
-    super(ErrorCodes.VALIDATION, `Invalid ${fields.map((f) => f.field).join(', ')}: ${fields.map((f) => f.message).join('; ')}`, {
-      fields,
-    });
+    super(
+      ErrorCodes.VALIDATION,
+      `Invalid ${fields.map((f) => f.field).join(', ')}: ${fields.map((f) => f.message).join('; ')}`,
+      {
+        fields,
+      },
+    );
     this.name = 'ValidationError';
   }
 }

@@ -19,7 +19,11 @@ const dateOrInstant = z
   .refine((v) => {
     if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return isCalendarDate(v);
     // An instant must say which zone it is in.
-    return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && isCalendarDate(v.slice(0, 10)) && !Number.isNaN(Date.parse(v));
+    return (
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v) &&
+      isCalendarDate(v.slice(0, 10)) &&
+      !Number.isNaN(Date.parse(v))
+    );
   }, 'must be a date (YYYY-MM-DD, in the project time zone) or an ISO 8601 instant with a zone (2026-03-01T10:00:00+01:00)');
 
 export const LogFilters = z.strictObject({
@@ -28,8 +32,20 @@ export const LogFilters = z.strictObject({
   from: dateOrInstant.optional().describe('Created on or after: a date in the project time zone or an instant'),
   to: dateOrInstant.optional().describe('Created on or before: a date (inclusive, whole day) or an instant'),
   channel: repeatable(z.enum(CHANNELS)).describe('Channels (repeatable)'),
-  source: z.string().trim().min(1).max(200).optional().describe('Traffic source (utm_source or referrer host) or channel group'),
-  q: z.string().trim().min(1).max(200).optional().describe('Search in client name, phone, messenger handle and message text'),
+  source: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Traffic source (utm_source or referrer host) or channel group'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Search in client name, phone, messenger handle and message text'),
   sort: z.enum(['created', 'manager']).default('created'),
   order: z.enum(['desc', 'asc']).optional().describe('Default: desc for created, asc for manager'),
 });

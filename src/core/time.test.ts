@@ -51,7 +51,10 @@ test('ISO 8601 with the zone offset', () => {
   assert.equal(f(Date.parse('2026-07-15T12:00:00Z')), '2026-07-15T14:00:00+02:00');
   assert.equal(f(Date.parse('2026-03-29T00:59:59Z')), '2026-03-29T01:59:59+01:00');
   assert.equal(f(Date.parse('2026-03-29T01:00:00Z')), '2026-03-29T03:00:00+02:00');
-  assert.equal(makeZonedIsoFormatter('America/St_Johns')(Date.parse('2026-01-15T12:00:00Z')), '2026-01-15T08:30:00-03:30');
+  assert.equal(
+    makeZonedIsoFormatter('America/St_Johns')(Date.parse('2026-01-15T12:00:00Z')),
+    '2026-01-15T08:30:00-03:30',
+  );
 });
 
 test('calendar dates are validated', () => {

@@ -10,10 +10,23 @@ test('configuration: defaults, and every bad variable named at once', () => {
   assert.deepEqual(c.smsOutboundOnlyPrefixes, ['48799']);
   assert.equal(loadConfig({ PUBLIC_URL: 'https://desk.example.pl/' }).publicUrl, 'https://desk.example.pl');
   assert.throws(
-    () => loadConfig({ PORT: '70000', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', TELEGRAM_API_URL: 'ftp://x', SECRET_KEY: 'short' }),
+    () =>
+      loadConfig({
+        PORT: '70000',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        TELEGRAM_API_URL: 'ftp://x',
+        SECRET_KEY: 'short',
+      }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
-      assert.deepEqual(err.problems.map((p) => p.variable).sort(), ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'SECRET_KEY', 'TELEGRAM_API_URL']);
+      assert.deepEqual(err.problems.map((p) => p.variable).sort(), [
+        'DATABASE_URL',
+        'LOG_LEVEL',
+        'PORT',
+        'SECRET_KEY',
+        'TELEGRAM_API_URL',
+      ]);
       assert.match(err.message, /PORT/);
       return true;
     },
@@ -41,7 +54,20 @@ forEachStore('operations endpoints', (env) => {
     }
     const list = doc.paths['/api/v1/projects/{projectId}/dialogs'].get;
     const names = list.parameters.map((p: { name: string }) => p.name);
-    for (const n of ['projectId', 'status', 'managerId', 'from', 'to', 'channel', 'source', 'q', 'sort', 'order', 'cursor', 'limit']) {
+    for (const n of [
+      'projectId',
+      'status',
+      'managerId',
+      'from',
+      'to',
+      'channel',
+      'source',
+      'q',
+      'sort',
+      'order',
+      'cursor',
+      'limit',
+    ]) {
       assert.ok(names.includes(n), `list documents ${n}`);
     }
     const limit = list.parameters.find((p: { name: string }) => p.name === 'limit');
@@ -52,7 +78,12 @@ forEachStore('operations endpoints', (env) => {
     const body = missing.json();
     assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'requestId']);
     assert.equal(missing.headers['x-request-id'], body.error.requestId);
-    const badJson = await fastify.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email":' });
+    const badJson = await fastify.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":',
+    });
     assert.equal(badJson.statusCode, 400);
     assert.equal(badJson.json().error.code, 'validation_failed');
     await fastify.close();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type client from 'prom-client';
+import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { AppContext, Logger } from '../services/context.js';
 import type { Store } from '../store/open.js';
@@ -23,10 +24,8 @@ export interface RouteModuleArgs {
   registry: RegisteredRoute[];
   metrics: client.Registry;
   openapi: () => unknown;
-  // biome-ignore lint/suspicious/noExplicitAny: the helper is generic per call
-  route: <P extends any, Q extends any, B extends any, A extends 'none' | 'principal' | 'project'>(
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    def: RouteDef<P & any, Q & any, B & any, A>,
+  route: <P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, A extends 'none' | 'principal' | 'project'>(
+    def: RouteDef<P, Q, B, A>,
   ) => void;
 }
 export type RouteModule = (args: RouteModuleArgs) => void;
@@ -70,8 +69,7 @@ export async function buildApp(opts: BuildAppOptions) {
     openapiDoc ??= buildOpenApi(registry, VERSION);
     return openapiDoc;
   };
-  // biome-ignore lint/suspicious/noExplicitAny: generic bridge to defineRoute
-  const route = (def: any) => defineRoute(fastify, app, registry, def);
+  const route: RouteModuleArgs['route'] = (def) => defineRoute(fastify, app, registry, def);
   for (const m of MODULES) m({ fastify, app, registry, metrics, openapi, route });
   await fastify.ready();
   return { fastify, app, registry };

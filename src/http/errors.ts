@@ -41,6 +41,8 @@ export function installErrorHandlers(app: FastifyInstance) {
     return reply.code(500).send(errorBody(ErrorCodes.INTERNAL, 'Something went wrong on our side', req.id));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send(errorBody(ErrorCodes.NOT_FOUND, `No route for ${req.method} ${req.url.split('?')[0]}`, req.id));
+    reply
+      .code(404)
+      .send(errorBody(ErrorCodes.NOT_FOUND, `No route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
 }

@@ -37,7 +37,10 @@ const ErrorBody = {
         code: { type: 'string' },
         message: { type: 'string' },
         requestId: { type: 'string' },
-        fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+        fields: {
+          type: 'array',
+          items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+        },
       },
     },
   },
@@ -60,10 +63,14 @@ export function buildOpenApi(routes: RegisteredRoute[], version: string): Json {
             ? { [r.produces]: { schema: { type: 'string' } } }
             : { 'application/json': { schema: r.response ? jsonSchema(r.response, 'output') : { type: 'object' } } },
         },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     };
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
+    if (r.body)
+      op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
     if (r.auth === 'none') op.security = [];
     if (r.roles) op['x-roles'] = r.roles;
     paths[path] ??= {};

@@ -54,8 +54,12 @@ export interface RegisteredRoute {
   status?: number;
 }
 
-export const ProjectParams = z.strictObject({ projectId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
-export const ProjectItemParams = ProjectParams.extend({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const ProjectParams = z.strictObject({
+  projectId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+export const ProjectItemParams = ProjectParams.extend({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
 
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: string): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
@@ -63,7 +67,12 @@ function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, p
   if (r.success) return r.data;
   throw new ValidationError(
     r.error.issues.map((i) => {
-      const path = i.path.length > 0 ? i.path : i.code === 'unrecognized_keys' ? [(i as { keys?: string[] }).keys?.join(', ') ?? ''] : [];
+      const path =
+        i.path.length > 0
+          ? i.path
+          : i.code === 'unrecognized_keys'
+            ? [(i as { keys?: string[] }).keys?.join(', ') ?? '']
+            : [];
       const message = i.code === 'unrecognized_keys' ? 'is not a known parameter' : i.message;
       return { field: [part, ...path.map(String)].filter(Boolean).join('.'), message };
     }),

@@ -15,7 +15,9 @@ export const DialogSchema = z.object({
   closeReason: z.string().nullable(),
   client: z.object({ id, name: z.string(), phone: z.string().nullable(), handle: z.string().nullable() }),
   manager: z.object({ id, name: z.string().nullable() }).nullable(),
-  lastResponder: z.object({ type: z.enum(['client', 'manager']), id: id.nullable(), name: z.string().nullable() }).nullable(),
+  lastResponder: z
+    .object({ type: z.enum(['client', 'manager']), id: id.nullable(), name: z.string().nullable() })
+    .nullable(),
   lastMessageAt: instant.nullable(),
   lastDirection: z.enum(['in', 'out']).nullable(),
   source: z
@@ -43,7 +45,11 @@ export const MessageSchema = z.object({
   id,
   dialogId: id,
   direction: z.enum(['in', 'out']),
-  author: z.object({ type: z.enum(['client', 'manager', 'auto', 'system']), id: id.nullable(), name: z.string().nullable() }),
+  author: z.object({
+    type: z.enum(['client', 'manager', 'auto', 'system']),
+    id: id.nullable(),
+    name: z.string().nullable(),
+  }),
   text: z.string(),
   attachments: z.array(z.unknown()),
   createdAt: instant,
@@ -52,4 +58,7 @@ export const MessageSchema = z.object({
 });
 
 export const page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end') });
+  z.object({
+    items: z.array(item),
+    nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
+  });

@@ -37,7 +37,7 @@ export async function checkPassword(store: Store, email: string, password: strin
   dummyHash ??= argonHash('not a password of anyone', ARGON);
   const stored = user?.password_hash ?? (await dummyHash);
   const ok = await argonVerify(stored, password).catch(() => false);
-  if (!user || !user.password_hash || !ok || user.disabled) return undefined;
+  if (!user?.password_hash || !ok || user.disabled) return undefined;
   return user;
 }
 
@@ -54,7 +54,14 @@ export async function createSession(ctx: AppContext, userId: number): Promise<Cr
   const expiresAt = now + SESSION_TTL_MS;
   await ctx.store.db
     .insertInto('sessions')
-    .values({ id: sha256(token), user_id: userId, csrf_token: csrfToken, created_at: now, expires_at: expiresAt, last_seen_at: now })
+    .values({
+      id: sha256(token),
+      user_id: userId,
+      csrf_token: csrfToken,
+      created_at: now,
+      expires_at: expiresAt,
+      last_seen_at: now,
+    })
     .execute();
   return { token, csrfToken, expiresAt };
 }
@@ -128,7 +135,11 @@ export async function createApiToken(
   ctx: AppContext,
   input: { projectId: number; role: Role; name: string; createdBy: number | null },
 ): Promise<{ id: number; token: string }> {
-  const project = await ctx.store.db.selectFrom('projects').select('id').where('id', '=', input.projectId).executeTakeFirst();
+  const project = await ctx.store.db
+    .selectFrom('projects')
+    .select('id')
+    .where('id', '=', input.projectId)
+    .executeTakeFirst();
   if (!project) throw invalid('projectId', `project ${input.projectId} does not exist`);
   const name = input.name.trim();
   if (!name || name.length > 100) throw invalid('name', 'must be 1–100 characters');
@@ -212,17 +223,34 @@ export async function createAdmin(
     if (!user) {
       user = await trx
         .insertInto('users')
-        .values({ email: email.data, name: input.name?.trim() || email.data.split('@')[0]!, password_hash: passwordHash, locale: null, created_at: now })
+        .values({
+          email: email.data,
+          name: input.name?.trim() || email.data.split('@')[0]!,
+          password_hash: passwordHash,
+          locale: null,
+          created_at: now,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
     } else if (!user.password_hash) {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
     }
-    let project = await trx.selectFrom('projects').select(['id', 'name']).where('name', '=', projectName).executeTakeFirst();
+    let project = await trx
+      .selectFrom('projects')
+      .select(['id', 'name'])
+      .where('name', '=', projectName)
+      .executeTakeFirst();
     if (!project) {
       project = await trx
         .insertInto('projects')
-        .values({ name: projectName, public_key: `pk_${randomToken(18)}`, settings: '{}', created_at: now, time_zone: 'Europe/Warsaw', language: 'pl' })
+        .values({
+          name: projectName,
+          public_key: `pk_${randomToken(18)}`,
+          settings: '{}',
+          created_at: now,
+          time_zone: 'Europe/Warsaw',
+          language: 'pl',
+        })
         .returning(['id', 'name'])
         .executeTakeFirstOrThrow();
     }

@@ -33,7 +33,10 @@ async function newDialog(store: Store, projectId: number, identityId: number, ma
     .returning('id')
     .executeTakeFirstOrThrow();
   if (managerId) {
-    await store.db.insertInto('dialog_managers').values({ project_id: projectId, dialog_id: d.id, user_id: managerId, assigned_at: now }).execute();
+    await store.db
+      .insertInto('dialog_managers')
+      .values({ project_id: projectId, dialog_id: d.id, user_id: managerId, assigned_at: now })
+      .execute();
   }
   return d.id;
 }
@@ -76,20 +79,37 @@ forEachStore('dialog lifecycle', (env) => {
     const reopened = await reopenDialog(ctx(as(piotr)), id);
     assert.equal(reopened.status, 'open');
     assert.equal(reopened.closedAt, null);
-    const audit = await env.ts.store.db.selectFrom('audit_log').select('action').where('project_id', '=', projectId).where('target_id', '=', String(id)).orderBy('id').execute();
-    assert.deepEqual(audit.map((a) => a.action), ['dialog.assign', 'dialog.assign', 'dialog.close', 'dialog.reopen']);
+    const audit = await env.ts.store.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('project_id', '=', projectId)
+      .where('target_id', '=', String(id))
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      audit.map((a) => a.action),
+      ['dialog.assign', 'dialog.assign', 'dialog.close', 'dialog.reopen'],
+    );
   });
 
-  test('a manager cannot take a dialog for someone else or touch another manager\'s dialog', async () => {
+  test("a manager cannot take a dialog for someone else or touch another manager's dialog", async () => {
     const id = await newDialog(env.ts.store, projectId, 102);
     await assert.rejects(assignDialog(ctx(as(anna)), id, { managerId: piotr.id }), { code: 'forbidden' });
     await assignDialog(ctx(as(piotr)), id, { managerId: piotr.id });
     // Invisible to Anna now: reported as missing.
     await assert.rejects(getDialog(ctx(as(anna)), id), { code: 'not_found' });
     await assert.rejects(closeDialog(ctx(as(anna)), id, {}), { code: 'not_found' });
-    const before = await env.ts.store.db.selectFrom('dialogs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const before = await env.ts.store.db
+      .selectFrom('dialogs')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     await assert.rejects(assignDialog(ctx(as(anna)), id, { managerId: anna.id }), { code: 'not_found' });
-    const after = await env.ts.store.db.selectFrom('dialogs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const after = await env.ts.store.db
+      .selectFrom('dialogs')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(after, before);
     // A supervisor can transfer anything, but only to a member of the project.
     await assert.rejects(assignDialog(ctx(supervisor), id, { managerId: 987654 }), { code: 'validation_failed' });
@@ -134,7 +154,11 @@ forEachStore('dialog lifecycle', (env) => {
       const texts: string[] = [];
       let cursor: string | undefined;
       do {
-        const p = await listMessages(ctx(as(anna)), id, MessagesQuery.parse({ order, limit: 5, ...(cursor ? { cursor } : {}) }));
+        const p = await listMessages(
+          ctx(as(anna)),
+          id,
+          MessagesQuery.parse({ order, limit: 5, ...(cursor ? { cursor } : {}) }),
+        );
         texts.push(...p.items.map((m) => m.text));
         cursor = p.nextCursor ?? undefined;
       } while (cursor);

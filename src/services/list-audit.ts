@@ -17,7 +17,11 @@ export async function listAudit(ctx: ProjectContext, input: z.infer<typeof Audit
     const [at, id] = c.k as [number, number];
     q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(input.limit + 1)
+    .execute();
   const more = rows.length > input.limit;
   const page = more ? rows.slice(0, input.limit) : rows;
   const last = page[page.length - 1];
@@ -31,6 +35,7 @@ export async function listAudit(ctx: ProjectContext, input: z.infer<typeof Audit
       details: JSON.parse(r.details) as Record<string, unknown>,
       ip: r.ip,
     })),
-    nextCursor: more && last ? encodeCursor(ctx.config.secretKey, scope, { k: [last.created_at, last.id], f: '' }) : null,
+    nextCursor:
+      more && last ? encodeCursor(ctx.config.secretKey, scope, { k: [last.created_at, last.id], f: '' }) : null,
   };
 }

@@ -4,7 +4,14 @@ import { type LogListQuery, LogListQuery as LogListQuerySchema, sortKey } from '
 import { startOfLocalDay, startOfNextLocalDay } from '../core/time.js';
 import type { Store } from '../store/open.js';
 import type { ChannelType, DialogStatus } from '../store/types.js';
-import { buildTestApp, createProject, createToken, createUser, forEachStore, projectContext } from '../testing/harness.js';
+import {
+  buildTestApp,
+  createProject,
+  createToken,
+  createUser,
+  forEachStore,
+  projectContext,
+} from '../testing/harness.js';
 import type { ProjectContext } from './context.js';
 import { listLog } from './list-log.js';
 
@@ -36,7 +43,14 @@ interface Row {
   text: string;
 }
 
-const NAMES = ['Łukasz Wójcik', 'Zofia Dąbrowska', 'Anna Nowak', 'Żaneta Kowalczyk', 'Piotr Zieliński', 'Ewa Lewandowska'];
+const NAMES = [
+  'Łukasz Wójcik',
+  'Zofia Dąbrowska',
+  'Anna Nowak',
+  'Żaneta Kowalczyk',
+  'Piotr Zieliński',
+  'Ewa Lewandowska',
+];
 const SOURCES: [string | null, string | null][] = [
   ['google', 'Paid Search'],
   ['google', 'Organic Search'],
@@ -46,7 +60,13 @@ const SOURCES: [string | null, string | null][] = [
 ];
 const CHANNELS: ChannelType[] = ['sms', 'telegram', 'viber', 'messenger'];
 const STATUSES: DialogStatus[] = ['closed', 'closed', 'closed', 'open', 'new'];
-const TEXTS = ['Dzień dobry, gdzie jest moja przesyłka?', 'Czy rower jest dostępny w rozmiarze M?', 'Poproszę fakturę; dziękuję', 'Zwrot towaru — jak to zrobić?', 'ŻÓŁTY kask 🚲 jest?'];
+const TEXTS = [
+  'Dzień dobry, gdzie jest moja przesyłka?',
+  'Czy rower jest dostępny w rozmiarze M?',
+  'Poproszę fakturę; dziękuję',
+  'Zwrot towaru — jak to zrobić?',
+  'ŻÓŁTY kask 🚲 jest?',
+];
 
 async function insertRows(store: Store, projectId: number, rows: Omit<Row, 'id'>[]): Promise<Row[]> {
   const out: Row[] = [];
@@ -154,7 +174,8 @@ function expected(rows: Row[], f: LogListQuery, tz: string, viewer?: number): nu
   const order = f.order ?? (f.sort === 'manager' ? 'asc' : 'desc');
   const dir = order === 'asc' ? 1 : -1;
   const cmp = (a: Row, b: Row) => {
-    if (f.sort === 'manager' && a.manager_sort !== b.manager_sort) return (a.manager_sort < b.manager_sort ? -1 : 1) * dir;
+    if (f.sort === 'manager' && a.manager_sort !== b.manager_sort)
+      return (a.manager_sort < b.manager_sort ? -1 : 1) * dir;
     if (a.created_at !== b.created_at) return (a.created_at - b.created_at) * dir;
     return (a.id - b.id) * dir;
   };
@@ -253,7 +274,13 @@ forEachStore('Message log list', (env) => {
     for (const c of [{ status: 'all' }, { status: 'closed', sort: 'manager' }]) {
       const want = expected(rows, LogListQuerySchema.parse(c), tz, m.id);
       assert.deepEqual(await pageAll(ctx, c, 17), want);
-      assert.ok(want.some((id) => rows.find((r) => r.id === id)!.previous_manager === m.id && rows.find((r) => r.id === id)!.manager_id !== m.id));
+      assert.ok(
+        want.some(
+          (id) =>
+            rows.find((r) => r.id === id)!.previous_manager === m.id &&
+            rows.find((r) => r.id === id)!.manager_id !== m.id,
+        ),
+      );
     }
   });
 
@@ -264,11 +291,17 @@ forEachStore('Message log list', (env) => {
     let cursor: string | undefined;
     let inserted = 0;
     for (;;) {
-      const page = await listLog(adminCtx, LogListQuerySchema.parse({ ...c, limit: 20, ...(cursor ? { cursor } : {}) }));
+      const page = await listLog(
+        adminCtx,
+        LogListQuerySchema.parse({ ...c, limit: 20, ...(cursor ? { cursor } : {}) }),
+      );
       seen.push(...page.items.map((d) => d.id));
       if (inserted < 3) {
         // New dialogs, newer than anything, arrive between pages.
-        const fresh = generate(100 + inserted, 2, managers).map((r) => ({ ...r, created_at: Date.parse('2027-01-01T00:00:00Z') + inserted }));
+        const fresh = generate(100 + inserted, 2, managers).map((r) => ({
+          ...r,
+          created_at: Date.parse('2027-01-01T00:00:00Z') + inserted,
+        }));
         rows.push(...(await insertRows(env.ts.store, projectId, fresh)));
         inserted++;
       }
@@ -286,7 +319,10 @@ forEachStore('Message log list', (env) => {
     await assert.rejects(listLog(adminCtx, LogListQuerySchema.parse({ status: 'all', cursor: tampered })), /cursor/);
     const foreign = projectContext(env.ts.store, foreignId, { type: 'user', id: 0, name: 'A', role: 'admin' }, tz);
     await assert.rejects(listLog(foreign, LogListQuerySchema.parse({ status: 'all', cursor })), /cursor/);
-    await assert.rejects(listLog(adminCtx, LogListQuerySchema.parse({ status: 'closed', cursor })), /different set of filters/);
+    await assert.rejects(
+      listLog(adminCtx, LogListQuerySchema.parse({ status: 'closed', cursor })),
+      /different set of filters/,
+    );
     await assert.rejects(listLog(adminCtx, LogListQuerySchema.parse({ status: 'all', cursor: 'garbage' })), /cursor/);
   });
 
@@ -294,12 +330,27 @@ forEachStore('Message log list', (env) => {
     const { fastify } = await buildTestApp(env.ts.store);
     const token = await createToken(env.ts.store, projectId, 'supervisor');
     const auth = { authorization: `Bearer ${token}` };
-    const ok = await fastify.inject({ url: `/api/v1/projects/${projectId}/dialogs?status=all&limit=3&channel=sms&channel=viber`, headers: auth });
+    const ok = await fastify.inject({
+      url: `/api/v1/projects/${projectId}/dialogs?status=all&limit=3&channel=sms&channel=viber`,
+      headers: auth,
+    });
     assert.equal(ok.statusCode, 200);
     const body = ok.json();
     assert.equal(body.items.length, 3);
     const d = body.items[0];
-    for (const k of ['id', 'status', 'channel', 'createdAt', 'closedAt', 'client', 'manager', 'lastResponder', 'source', 'canReply', 'senderLabel']) {
+    for (const k of [
+      'id',
+      'status',
+      'channel',
+      'createdAt',
+      'closedAt',
+      'client',
+      'manager',
+      'lastResponder',
+      'source',
+      'canReply',
+      'senderLabel',
+    ]) {
       assert.ok(k in d, `dialog has ${k}`);
     }
     assert.ok(['sms', 'viber'].includes(d.channel));
@@ -323,7 +374,10 @@ forEachStore('Message log list', (env) => {
       assert.equal(r.statusCode, 400, qs);
       const err = r.json().error;
       assert.equal(err.code, 'validation_failed', qs);
-      assert.ok(err.fields.some((f: { field: string }) => f.field.startsWith(field)), `${qs}: ${JSON.stringify(err.fields)}`);
+      assert.ok(
+        err.fields.some((f: { field: string }) => f.field.startsWith(field)),
+        `${qs}: ${JSON.stringify(err.fields)}`,
+      );
       assert.ok(err.requestId);
     }
     const unknown = await fastify.inject({ url: '/api/v1/projects/999999/dialogs', headers: auth });

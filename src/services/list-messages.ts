@@ -6,7 +6,10 @@ import { messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
 
 export const MessagesQuery = z.strictObject({
-  order: z.enum(['asc', 'desc']).default('asc').describe('asc: oldest first (history); desc: newest first (scroll back)'),
+  order: z
+    .enum(['asc', 'desc'])
+    .default('asc')
+    .describe('asc: oldest first (history); desc: newest first (scroll back)'),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -34,13 +37,19 @@ export async function listMessages(ctx: ProjectContext, dialogId: number, input:
     const [c, i] = after;
     q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(c, i)));
   }
-  const rows = await q.orderBy('created_at', input.order).orderBy('id', input.order).limit(input.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', input.order)
+    .orderBy('id', input.order)
+    .limit(input.limit + 1)
+    .execute();
   const more = rows.length > input.limit;
   const page = more ? rows.slice(0, input.limit) : rows;
   const last = page[page.length - 1];
   return {
     items: page.map(messageDto),
     nextCursor:
-      more && last ? encodeCursor(ctx.config.secretKey, scope, { k: [last.created_at, last.id], f: input.order }) : null,
+      more && last
+        ? encodeCursor(ctx.config.secretKey, scope, { k: [last.created_at, last.id], f: input.order })
+        : null,
   };
 }

@@ -13,7 +13,8 @@ const isDate = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
  */
 export function resolveLogFilter(ctx: ProjectContext, f: LogFilters): { filter: DialogFilter; sort: SortSpec } {
   const tz = ctx.project.timeZone;
-  const createdFrom = f.from === undefined ? undefined : isDate(f.from) ? startOfLocalDay(f.from, tz) : Date.parse(f.from);
+  const createdFrom =
+    f.from === undefined ? undefined : isDate(f.from) ? startOfLocalDay(f.from, tz) : Date.parse(f.from);
   const createdBefore =
     f.to === undefined ? undefined : isDate(f.to) ? startOfNextLocalDay(f.to, tz) : Date.parse(f.to) + 1;
   if (createdFrom !== undefined && createdBefore !== undefined && createdFrom >= createdBefore) {

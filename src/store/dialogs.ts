@@ -35,7 +35,8 @@ export function applyDialogFilter<Q extends DialogQuery>(store: Store, qb: Q, f:
   if (f.managerIds && f.managerIds.length > 0) q = q.where('dialogs.manager_id', 'in', f.managerIds) as Q;
   if (f.createdFrom !== undefined) q = q.where('dialogs.created_at', '>=', f.createdFrom) as Q;
   if (f.createdBefore !== undefined) q = q.where('dialogs.created_at', '<', f.createdBefore) as Q;
-  if (f.channels && f.channels.length > 0) q = q.where('dialogs.channel_type', 'in', f.channels as DialogRow['channel_type'][]) as Q;
+  if (f.channels && f.channels.length > 0)
+    q = q.where('dialogs.channel_type', 'in', f.channels as DialogRow['channel_type'][]) as Q;
   if (f.source) {
     const s = f.source;
     q = q.where((eb) => eb.or([eb('dialogs.source', '=', s.toLowerCase()), eb('dialogs.channel_group', '=', s)])) as Q;
@@ -90,7 +91,9 @@ export function applyKeyset<Q extends DialogQuery>(qb: Q, sort: SortSpec, after:
   if (sort.sort === 'manager') {
     if (after) {
       const [m, c, i] = after as [string, number, number];
-      q = q.where((eb) => eb(eb.refTuple('dialogs.manager_sort', 'dialogs.created_at', 'dialogs.id'), cmp, eb.tuple(m, c, i))) as Q;
+      q = q.where((eb) =>
+        eb(eb.refTuple('dialogs.manager_sort', 'dialogs.created_at', 'dialogs.id'), cmp, eb.tuple(m, c, i)),
+      ) as Q;
     }
     return q.orderBy('dialogs.manager_sort', dir).orderBy('dialogs.created_at', dir).orderBy('dialogs.id', dir) as Q;
   }

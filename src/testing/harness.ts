@@ -109,7 +109,14 @@ export async function buildTestApp(store: Store, clock?: () => number) {
 export async function createProject(store: Store, name = 'Test project', timeZone = 'Europe/Warsaw') {
   const row = await store.db
     .insertInto('projects')
-    .values({ name, time_zone: timeZone, language: 'pl', public_key: `pk_test_${counter++}_${Date.now()}`, settings: '{}', created_at: Date.now() })
+    .values({
+      name,
+      time_zone: timeZone,
+      language: 'pl',
+      public_key: `pk_test_${counter++}_${Date.now()}`,
+      settings: '{}',
+      created_at: Date.now(),
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -131,15 +138,28 @@ export async function createUser(store: Store, projectId: number, role: Role, na
     })
     .returning(['id', 'email', 'name'])
     .executeTakeFirstOrThrow();
-  await store.db.insertInto('memberships').values({ project_id: projectId, user_id: user.id, role, created_at: Date.now() }).execute();
+  await store.db
+    .insertInto('memberships')
+    .values({ project_id: projectId, user_id: user.id, role, created_at: Date.now() })
+    .execute();
   return user;
 }
 
 export async function createToken(store: Store, projectId: number, role: Role) {
-  const { token } = await createApiToken(appContext(store), { projectId, role, name: `${role} token`, createdBy: null });
+  const { token } = await createApiToken(appContext(store), {
+    projectId,
+    role,
+    name: `${role} token`,
+    createdBy: null,
+  });
   return token;
 }
 
-export function projectContext(store: Store, projectId: number, actor: ProjectContext['actor'], timeZone = 'Europe/Warsaw'): ProjectContext {
+export function projectContext(
+  store: Store,
+  projectId: number,
+  actor: ProjectContext['actor'],
+  timeZone = 'Europe/Warsaw',
+): ProjectContext {
   return { ...appContext(store), project: { id: projectId, name: 'p', timeZone, language: 'pl' }, actor };
 }

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { RateLimiter } from '../../core/rate-limit.js';
 import { RateLimitedError, UnauthenticatedError } from '../../core/errors.js';
-import { checkPassword, createSession, deleteSession, Email, SESSION_TTL_MS, userProjects } from '../../services/accounts.js';
+import {
+  checkPassword,
+  createSession,
+  deleteSession,
+  Email,
+  SESSION_TTL_MS,
+  userProjects,
+} from '../../services/accounts.js';
 import { SESSION_COOKIE } from '../auth.js';
 import type { RouteModule } from '../app.js';
 import { serialize } from 'cookie';
@@ -14,7 +21,15 @@ const LoginBody = z.strictObject({
 const Me = z.object({
   user: z.object({ id: z.number(), email: z.string(), name: z.string(), locale: z.string().nullable() }),
   csrfToken: z.string().describe('Send as X-CSRF-Token with every cookie-authenticated write'),
-  projects: z.array(z.object({ id: z.number(), name: z.string(), role: z.enum(['admin', 'supervisor', 'manager']), timeZone: z.string(), language: z.string() })),
+  projects: z.array(
+    z.object({
+      id: z.number(),
+      name: z.string(),
+      role: z.enum(['admin', 'supervisor', 'manager']),
+      timeZone: z.string(),
+      language: z.string(),
+    }),
+  ),
 });
 
 export const authRoutes: RouteModule = ({ app, route }) => {
@@ -71,7 +86,10 @@ export const authRoutes: RouteModule = ({ app, route }) => {
     status: 204,
     handler: async ({ principal, reply }) => {
       if (principal.kind === 'session') await deleteSession(app.store, principal.sessionId);
-      reply.header('set-cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }));
+      reply.header(
+        'set-cookie',
+        serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
+      );
       reply.code(204).send();
     },
   });
@@ -82,12 +100,20 @@ export const authRoutes: RouteModule = ({ app, route }) => {
     summary: 'The signed-in user, their projects and roles, and the CSRF token',
     tags: ['auth'],
     auth: 'principal',
-    response: Me.or(z.object({ token: z.object({ id: z.number(), name: z.string(), projectId: z.number(), role: z.string() }) })),
+    response: Me.or(
+      z.object({ token: z.object({ id: z.number(), name: z.string(), projectId: z.number(), role: z.string() }) }),
+    ),
     handler: async ({ principal }) => {
       if (principal.kind === 'token') {
-        return { token: { id: principal.tokenId, name: principal.name, projectId: principal.projectId, role: principal.role } };
+        return {
+          token: { id: principal.tokenId, name: principal.name, projectId: principal.projectId, role: principal.role },
+        };
       }
-      return { user: principal.user, csrfToken: principal.csrfToken, projects: await userProjects(app.store, principal.user.id) };
+      return {
+        user: principal.user,
+        csrfToken: principal.csrfToken,
+        projects: await userProjects(app.store, principal.user.id),
+      };
     },
   });
 };

@@ -1,5 +1,12 @@
 import { LogListQuery } from '../../core/log-query.js';
-import { AssignInput, assignDialog, CloseInput, closeDialog, ReopenInput, reopenDialog } from '../../services/dialog-lifecycle.js';
+import {
+  AssignInput,
+  assignDialog,
+  CloseInput,
+  closeDialog,
+  ReopenInput,
+  reopenDialog,
+} from '../../services/dialog-lifecycle.js';
 import { getDialog } from '../../services/get-dialog.js';
 import { listLog } from '../../services/list-log.js';
 import { listMessages, MessagesQuery } from '../../services/list-messages.js';

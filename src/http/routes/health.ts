@@ -33,7 +33,20 @@ export const healthRoutes: RouteModule = ({ fastify, app, route, registry, metri
     reply.header('content-type', metrics.contentType);
     return metrics.metrics();
   });
-  registry.push({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics', tags: ['operations'], auth: 'none', produces: 'text/plain' });
+  registry.push({
+    method: 'GET',
+    url: '/metrics',
+    summary: 'Prometheus metrics',
+    tags: ['operations'],
+    auth: 'none',
+    produces: 'text/plain',
+  });
   fastify.get('/api/openapi.json', async () => openapi());
-  registry.push({ method: 'GET', url: '/api/openapi.json', summary: 'This OpenAPI document', tags: ['operations'], auth: 'none' });
+  registry.push({
+    method: 'GET',
+    url: '/api/openapi.json',
+    summary: 'This OpenAPI document',
+    tags: ['operations'],
+    auth: 'none',
+  });
 };
