@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config.js';
 import { decodeCursor } from '../src/core/cursor.js';
 import { LogListQuery } from '../src/core/log-query.js';
 import { createApiToken } from '../src/services/accounts.js';
-import { type ProjectContext, silentLogger } from '../src/services/context.js';
+import { makeAppContext, type ProjectContext } from '../src/services/context.js';
 import { resolveLogFilter } from '../src/services/log-filters.js';
 import { seedProject } from '../src/services/seed.js';
 import { applyDialogFilter, applyKeyset } from '../src/store/dialogs.js';
@@ -147,10 +147,7 @@ async function logPages(
 ): Promise<{ pages: PageResult[]; params: Record<string, unknown> }> {
   const headers = { authorization: `Bearer ${token}` };
   const ctx: ProjectContext = {
-    store: ds.store,
-    config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET },
-    clock: Date.now,
-    log: silentLogger,
+    ...makeAppContext({ store: ds.store, config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET } }),
     project: { id: PROJECT, name: 'bench', timeZone: 'Europe/Warsaw', language: 'pl' },
     actor: { type: 'token', id: 0, name: 'bench', role: 'supervisor' },
   };
@@ -335,12 +332,7 @@ async function main() {
     const ds = await prepare(kind);
     log(`${kind}: ${fmtInt(ds.dialogs)} dialogs, ${fmtInt(ds.messages)} messages`);
     const { token } = await createApiToken(
-      {
-        store: ds.store,
-        config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET },
-        clock: Date.now,
-        log: silentLogger,
-      },
+      makeAppContext({ store: ds.store, config: { ...loadConfig({ SECRET_KEY: SECRET }), secretKey: SECRET } }),
       { projectId: PROJECT, role: 'supervisor', name: 'bench', createdBy: null },
     );
     const server = await startServer(ds.env);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { createAdmin } from '../services/accounts.js';
-import { silentLogger } from '../services/context.js';
+import { makeAppContext } from '../services/context.js';
 import { seedProject } from '../services/seed.js';
 import { migrate } from '../store/migrate.js';
 import { openStore } from '../store/open.js';
@@ -24,10 +24,12 @@ export async function startDemo(config: Config, dialogs = 3000) {
     const existing = await store.db.selectFrom('users').select('id').where('email', '=', DEMO_EMAIL).executeTakeFirst();
     if (!existing) {
       const password = randomBytes(12).toString('base64url');
-      const admin = await createAdmin(
-        { store, config: { ...config, secretKey }, clock: Date.now, log: silentLogger },
-        { email: DEMO_EMAIL, projectName: DEMO_PROJECT, password, name: 'Demo Admin' },
-      );
+      const admin = await createAdmin(makeAppContext({ store, config: { ...config, secretKey } }), {
+        email: DEMO_EMAIL,
+        projectName: DEMO_PROJECT,
+        password,
+        name: 'Demo Admin',
+      });
       process.stderr.write(`dziennik demo: seeding ${dialogs} dialogs into "${DEMO_PROJECT}"…\n`);
       await seedProject(store, { projectId: admin.projectId, dialogs, seed: 1 });
       process.stderr.write(

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { AppError } from '../core/errors.js';
 import { createAdmin, createApiToken } from '../services/accounts.js';
-import { silentLogger } from '../services/context.js';
+import { makeAppContext } from '../services/context.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, StoreLockedError } from '../store/open.js';
 import { resolveSecretKey } from './secret.js';
@@ -80,10 +80,12 @@ export async function main(argv: string[]): Promise<number> {
       if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
       const password = (await readStdin()).replace(/\r?\n$/, '');
       return withStore(async (store, secretKey) => {
-        const r = await createAdmin(
-          { store, config: { ...config, secretKey }, clock: Date.now, log: silentLogger },
-          { email: values.email!, projectName: values.project!, password, name: values.name },
-        );
+        const r = await createAdmin(makeAppContext({ store, config: { ...config, secretKey } }), {
+          email: values.email!,
+          projectName: values.project!,
+          password,
+          name: values.name,
+        });
         process.stdout.write(`admin ${r.email} (user ${r.userId}) of project "${r.projectName}" (id ${r.projectId})\n`);
         return 0;
       });
@@ -103,10 +105,12 @@ export async function main(argv: string[]): Promise<number> {
       if (!values.name) throw new AppError('validation_failed', '--name is required');
       const projectId = intArg(values.project, 'project');
       return withStore(async (store, secretKey) => {
-        const t = await createApiToken(
-          { store, config: { ...config, secretKey }, clock: Date.now, log: silentLogger },
-          { projectId, role, name: values.name!, createdBy: null },
-        );
+        const t = await createApiToken(makeAppContext({ store, config: { ...config, secretKey } }), {
+          projectId,
+          role,
+          name: values.name!,
+          createdBy: null,
+        });
         process.stderr.write(`token ${t.id} (${role}) for project ${projectId}; it is shown only this once:\n`);
         process.stdout.write(`${t.token}\n`);
         return 0;

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type client from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { AppContext, Logger } from '../services/context.js';
+import { type AppContext, type Logger, makeAppContext } from '../services/context.js';
+import type { EventBus } from '../realtime/bus.js';
 import type { Store } from '../store/open.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
@@ -37,6 +38,8 @@ export interface BuildAppOptions {
   config: Config & { secretKey: string };
   store: Store;
   clock?: () => number;
+  /** The event bus; an in-process one when not given. */
+  bus?: EventBus;
   /** Logs as JSON lines at config.logLevel; tests pass false. */
   logger?: boolean;
 }
@@ -54,7 +57,7 @@ export async function buildApp(opts: BuildAppOptions) {
     routerOptions: { ignoreTrailingSlash: true },
   });
   const log: Logger = fastify.log as unknown as Logger;
-  const app: AppContext = { store, config, clock: opts.clock ?? Date.now, log };
+  const app: AppContext = makeAppContext({ store, config, bus: opts.bus, clock: opts.clock, log });
   installErrorHandlers(fastify);
   const metrics = installMetrics(fastify);
   fastify.addHook('onSend', async (req, reply) => {

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { type EventBus, InProcessBus } from '../realtime/bus.js';
 import type { Store } from '../store/open.js';
 import type { Role } from '../store/types.js';
 
@@ -24,6 +25,7 @@ export interface Logger {
 /** What every service verb gets: the store, clock, config, and (for project verbs) project and actor. */
 export interface AppContext {
   store: Store;
+  bus: EventBus;
   config: Config & { secretKey: string };
   clock: () => number;
   log: Logger;
@@ -45,4 +47,21 @@ export function actorRole(actor: Actor): Role {
 /** The acting user's id when the actor is a person (managers' visibility hangs on it). */
 export function actorUserId(actor: Actor): number | null {
   return actor.type === 'user' ? actor.id : null;
+}
+
+/** The one way to build an AppContext outside the HTTP app (CLI, tests, benchmarks). */
+export function makeAppContext(args: {
+  store: Store;
+  config: Config & { secretKey: string };
+  bus?: EventBus;
+  clock?: () => number;
+  log?: Logger;
+}): AppContext {
+  return {
+    store: args.store,
+    config: args.config,
+    bus: args.bus ?? new InProcessBus(),
+    clock: args.clock ?? Date.now,
+    log: args.log ?? silentLogger,
+  };
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { createApiToken, hashPassword } from '../services/accounts.js';
 import type { AppContext, ProjectContext } from '../services/context.js';
-import { silentLogger } from '../services/context.js';
+import { makeAppContext } from '../services/context.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, type Store } from '../store/open.js';
 import type { Role } from '../store/types.js';
@@ -98,7 +98,7 @@ export function forEachStore(title: string, fn: (env: { readonly ts: TestStore; 
 }
 
 export function appContext(store: Store, clock: () => number = Date.now): AppContext {
-  return { store, config: testConfig(), clock, log: silentLogger };
+  return makeAppContext({ store, config: testConfig(), clock });
 }
 
 export async function buildTestApp(store: Store, clock?: () => number) {

@@ -1,0 +1,38 @@
+/**
+ * Domain events flow out of the services through this port. Payloads carry ids only (PostgreSQL
+ * NOTIFY keeps payloads under 8,000 bytes; listeners load what they need). The in-process bus
+ * serves one node (SQLite); the LISTEN/NOTIFY adapter for several nodes implements the same port.
+ */
+export type DomainEvent =
+  | { type: 'dialog.created' | 'dialog.updated'; projectId: number; dialogId: number }
+  | { type: 'message.created' | 'message.status'; projectId: number; dialogId: number; messageId: number };
+
+export interface EventBus {
+  /** Publish after the transaction that made the change has committed. */
+  publish(event: DomainEvent): void;
+  subscribe(listener: (event: DomainEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class InProcessBus implements EventBus {
+  private readonly listeners = new Set<(event: DomainEvent) => void>();
+
+  publish(event: DomainEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // a failing listener must not break the publisher or the other listeners
+      }
+    }
+  }
+
+  subscribe(listener: (event: DomainEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
