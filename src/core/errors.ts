@@ -13,6 +13,8 @@ export const ErrorCodes = {
   RATE_LIMITED: 'rate_limited',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNAVAILABLE: 'unavailable',
+  /** A messaging platform (Telegram, Viber, Graph, an SMSC) refused a call or could not be reached. */
+  PLATFORM: 'platform_error',
   INTERNAL: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -92,5 +94,46 @@ export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number) {
     super(ErrorCodes.RATE_LIMITED, `Too many requests; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
     this.name = 'RateLimitedError';
+  }
+}
+
+/**
+ * A messaging platform's own answer to a failed call, as the platform worded it (the UI shows
+ * `description` plainly). `status` is the HTTP status (0 when the platform was not reached at all:
+ * DNS, refused connection, timeout); `code` is the platform's own code (Telegram error_code, Viber
+ * status, Graph error.code, an SMPP command_status) or a transport code such as `ETIMEDOUT`.
+ * Not an AppError: a service decides what a refusal means for its caller.
+ */
+export class PlatformError extends Error {
+  readonly platform: 'telegram' | 'viber' | 'messenger' | 'smpp' | 'sms-http';
+  readonly status: number;
+  readonly code: string | number;
+  readonly subcode?: number;
+  readonly description: string;
+  /** Seconds to wait before retrying, when the platform said so (Telegram retry_after, Graph rate limits). */
+  readonly retryAfter?: number;
+  /** Not reached, overloaded or failing on its side: worth retrying later. */
+  readonly transient: boolean;
+  constructor(args: {
+    platform: PlatformError['platform'];
+    status: number;
+    code: string | number;
+    subcode?: number;
+    description: string;
+    retryAfter?: number;
+    /** Defaults to: not reached, HTTP 429 or 5xx, or a retryAfter given. */
+    transient?: boolean;
+  }) {
+    super(`${args.platform}: ${args.description}`);
+    this.name = 'PlatformError';
+    this.platform = args.platform;
+    this.status = args.status;
+    this.code = args.code;
+    this.subcode = args.subcode;
+    this.description = args.description;
+    this.retryAfter = args.retryAfter;
+    this.transient =
+      args.transient ??
+      (args.status === 0 || args.status === 429 || args.status >= 500 || args.retryAfter !== undefined);
   }
 }

@@ -12,10 +12,15 @@ import { buildOpenApi } from './openapi.js';
 import { defineRoute, type RegisteredRoute, type RouteDef } from './route.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { channelRoutes } from './routes/channels.js';
 import { dialogRoutes } from './routes/dialogs.js';
 import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
+import { numberRoutes } from './routes/numbers.js';
 import { userRoutes } from './routes/users.js';
+import { messengerWebhookRoutes } from './webhooks/messenger.js';
+import { telegramWebhookRoutes } from './webhooks/telegram.js';
+import { viberWebhookRoutes } from './webhooks/viber.js';
 
 export const VERSION = '0.1.0';
 
@@ -32,7 +37,19 @@ export interface RouteModuleArgs {
 export type RouteModule = (args: RouteModuleArgs) => void;
 
 /** Every resource's routes; a new resource adds one line here. */
-const MODULES: RouteModule[] = [healthRoutes, authRoutes, dialogRoutes, exportRoutes, userRoutes, auditRoutes];
+const MODULES: RouteModule[] = [
+  healthRoutes,
+  authRoutes,
+  dialogRoutes,
+  exportRoutes,
+  userRoutes,
+  auditRoutes,
+  channelRoutes,
+  numberRoutes,
+  telegramWebhookRoutes,
+  viberWebhookRoutes,
+  messengerWebhookRoutes,
+];
 
 export interface BuildAppOptions {
   config: Config & { secretKey: string };

@@ -29,6 +29,15 @@ const MISSING_ID = 987654321;
 function exampleBodies(ids: { managerId: number }): Record<string, unknown> {
   return {
     'POST /api/v1/projects/:projectId/dialogs/:id/assign': { managerId: ids.managerId },
+    // A gateway channel: valid without any platform call (the matrix never lets an admin create one).
+    'POST /api/v1/projects/:projectId/channels': {
+      type: 'sms-http',
+      name: 'Bramka',
+      credentials: { sendUrl: 'https://gateway.example/send', secret: 'matrix-shared-secret-0123' },
+    },
+    'PATCH /api/v1/projects/:projectId/channels/:id': { name: 'Nowa nazwa', enabled: false },
+    'POST /api/v1/projects/:projectId/numbers': { e164: '+48 601 234 567', channelId: 1, smsEnabled: true },
+    'PATCH /api/v1/projects/:projectId/numbers/:id': { smsEnabled: false, outboundOnly: true },
   };
 }
 

@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { parse, verify } from '../../channels/viber/inbound.js';
+import { invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.js';
+import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
+import type { RouteModule } from '../app.js';
+
+/**
+ * `POST /webhooks/viber/{channelId}` (SPEC §7): Viber's callbacks, signed with
+ * X-Viber-Content-Signature. Order: the channel (404), the signature on the raw bytes (401), the
+ * body (400), stored, then 200 — also for set_webhook's `webhook` check and for events we ignore.
+ * Only our own failure answers 500.
+ */
+const BODY_LIMIT = 256 * 1024;
+
+const Params = z.object({ channelId: z.coerce.number().int().positive().describe('The channel the webhook is for') });
+
+interface ViberCredentials {
+  authToken?: string;
+}
+
+export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
+  registry.push({
+    method: 'POST',
+    url: '/webhooks/viber/:channelId',
+    summary: 'Viber REST Bot API callbacks (X-Viber-Content-Signature); 401 when unsigned or forged',
+    tags: ['webhooks'],
+    auth: 'none',
+    params: Params,
+  });
+  fastify.register(async (scope: FastifyInstance) => {
+    // Bodies stay the exact bytes received: the signature is checked on them before parsing.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    scope.post('/webhooks/viber/:channelId', { bodyLimit: BODY_LIMIT }, async (req, reply) => {
+      const channelId = channelIdOf(req);
+      const found = await findWebhookChannel<ViberCredentials>(app, channelId, 'viber');
+      if (!found) {
+        req.log.warn({ channelId }, 'viber webhook for an unknown or removed channel');
+        throw new NotFoundError('Channel');
+      }
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!verify(raw, req.headers, found.credentials.authToken)) {
+        req.log.warn({ channelId }, 'viber webhook rejected: missing or wrong X-Viber-Content-Signature');
+        throw new UnauthenticatedError('The X-Viber-Content-Signature is missing or wrong');
+      }
+      let parsed: ReturnType<typeof parse>;
+      try {
+        parsed = parse(raw);
+      } catch (err) {
+        req.log.warn({ channelId, reason: (err as Error).message }, 'viber webhook: malformed body');
+        throw invalid('body', 'is not a Viber callback');
+      }
+      if (parsed.ignored.length > 0) req.log.info({ channelId, ignored: parsed.ignored }, 'viber webhook: ignored');
+      await receiveInbound(app, found.channel, parsed.events);
+      return reply.code(200).send({ ok: true });
+    });
+  });
+};
+
+function channelIdOf(req: FastifyRequest): number {
+  const v = (req.params as { channelId?: string }).channelId ?? '';
+  return /^\d{1,15}$/.test(v) ? Number(v) : 0;
+}

@@ -1,0 +1,643 @@
+import type { Selectable, Transaction } from 'kysely';
+import { sourceLabel } from '../core/attribution.js';
+import { sortKey } from '../core/log-query.js';
+import type { DomainEvent } from '../realtime/bus.js';
+import { type ChannelRow, findChannelById, openCredentials } from '../store/channels.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type {
+  ChannelType,
+  ClientIdentitiesTable,
+  Database,
+  DialogsTable,
+  MessageStatus,
+  VisitsTable,
+} from '../store/types.js';
+import type { AppContext } from './context.js';
+
+/**
+ * The one inbound pipeline for every platform (SPEC §4.1, §4.3, R7). Each platform's webhook
+ * verifies and parses its payload into the normalised events below; this verb stores them: the
+ * client and their identity on the channel, the identity's open dialog (or a new one once the last
+ * was closed), the message and the dialog's denormalised fields, all in one transaction per event,
+ * and the realtime events after the commit. Every event is idempotent on its platform id: a
+ * redelivery is acknowledged and changes nothing.
+ */
+
+/** Who wrote, as the platform names them. */
+export interface InboundSender {
+  /** The platform's id of the person: Telegram user id, Viber user id, Messenger PSID, E.164 phone. */
+  externalUserId: string;
+  /**
+   * The person's display name; undefined when the platform did not tell us this time (a failed
+   * profile look-up): an existing identity keeps its name, a new one is named by its external id.
+   */
+  displayName?: string | undefined;
+  /** A public handle such as a Telegram `@username`. */
+  handle?: string | undefined;
+  /** E.164 phone number, when the platform gives one. */
+  phone?: string | undefined;
+}
+
+export interface InboundAttachment {
+  type: string;
+  url?: string;
+  fileId?: string;
+  name?: string;
+  mimeType?: string;
+}
+
+/** A message from the client. Idempotent on (channel, platformMessageId). */
+export interface InboundMessageEvent extends InboundSender {
+  kind: 'message';
+  platformMessageId: string;
+  text: string;
+  attachments?: InboundAttachment[] | undefined;
+  /** When the platform says the client sent it (epoch ms). */
+  sentAt: number;
+  /** A widget visit token carried by a deep link (Messenger `ref` with a message). */
+  deepLinkToken?: string | undefined;
+  /** SMS: the receiving number (numbers.id). */
+  numberId?: number | undefined;
+}
+
+/**
+ * The client opened the conversation without writing yet (Telegram `/start`, Viber
+ * `conversation_started`, a Messenger referral or Get Started): the dialog opens and takes the
+ * visit the deep link carries. Idempotent on (channel, eventId).
+ */
+export interface InboundStartEvent extends InboundSender {
+  kind: 'start';
+  eventId: string;
+  sentAt: number;
+  deepLinkToken?: string | undefined;
+}
+
+/** A delivery, read or failure report for one message we sent. Statuses only move forward. */
+export interface InboundReceiptEvent {
+  kind: 'receipt';
+  platformMessageId: string;
+  status: 'delivered' | 'read' | 'failed';
+  failureReason?: string | undefined;
+}
+
+/** Everything we sent this person before `watermark` (epoch ms) was delivered / read (Messenger). */
+export interface InboundWatermarkEvent {
+  kind: 'watermark';
+  externalUserId: string;
+  status: 'delivered' | 'read';
+  watermark: number;
+}
+
+/** The person unsubscribed (Viber) or blocked the bot (Telegram): we can no longer write to them. */
+export interface InboundUnreachableEvent {
+  kind: 'unreachable';
+  externalUserId: string;
+  reason: 'unsubscribed' | 'blocked';
+  eventId?: string | undefined;
+}
+
+/** The person subscribed again or unblocked the bot. */
+export interface InboundReachableEvent {
+  kind: 'reachable';
+  externalUserId: string;
+  eventId?: string | undefined;
+}
+
+export type InboundEvent =
+  | InboundMessageEvent
+  | InboundStartEvent
+  | InboundReceiptEvent
+  | InboundWatermarkEvent
+  | InboundUnreachableEvent
+  | InboundReachableEvent;
+
+/** The channel the events came in on (the webhook names it). */
+export interface InboundChannel {
+  id: number;
+  projectId: number;
+  type: ChannelType | 'sms-http';
+}
+
+export type InboundOutcome =
+  | { kind: InboundEvent['kind']; outcome: 'stored'; dialogId?: number; messageId?: number; dialogCreated?: boolean }
+  | { kind: InboundEvent['kind']; outcome: 'duplicate' | 'ignored' };
+
+/** A platform's client-side clock may be off, and retries arrive late: trust it within a week. */
+const MAX_PLATFORM_DELAY_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * A webhook's channel: enabled, of the platform the URL names, with its credentials opened.
+ * Undefined for an unknown, removed (disabled) or other-platform channel.
+ */
+export async function findWebhookChannel<T = Record<string, unknown>>(
+  ctx: AppContext,
+  channelId: number,
+  type: ChannelRow['type'],
+): Promise<{ channel: InboundChannel; row: ChannelRow; credentials: T } | undefined> {
+  const row = await findChannelById(ctx.store, channelId);
+  if (!row || row.type !== type || row.enabled !== 1) return undefined;
+  return {
+    channel: { id: row.id, projectId: row.project_id, type: row.type as InboundChannel['type'] },
+    row,
+    credentials: openCredentials<T>(ctx.config.secretKey, row),
+  };
+}
+
+/** Stores the events in order, each in its own transaction; realtime events follow each commit. */
+export async function receiveInbound(
+  ctx: AppContext,
+  channel: InboundChannel,
+  events: readonly InboundEvent[],
+): Promise<InboundOutcome[]> {
+  const outcomes: InboundOutcome[] = [];
+  for (const ev of events) {
+    const published: DomainEvent[] = [];
+    outcomes.push(await receiveOne(ctx, channel, ev, published));
+    for (const e of published) ctx.bus.publish(e);
+  }
+  return outcomes;
+}
+
+class Duplicate extends Error {}
+
+async function receiveOne(
+  ctx: AppContext,
+  channel: InboundChannel,
+  ev: InboundEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome> {
+  switch (ev.kind) {
+    case 'receipt':
+      return receipt(ctx, channel, ev, published);
+    case 'watermark':
+      return watermark(ctx, channel, ev, published);
+    default:
+      break;
+  }
+  // Two first messages of a new client racing (PostgreSQL) can still collide on a unique key the
+  // lock could not cover yet; the second attempt sees the winner's rows and acts on them.
+  for (let attempt = 1; ; attempt++) {
+    const pending: DomainEvent[] = [];
+    try {
+      const outcome = await ctx.store.db
+        .transaction()
+        .execute((trx) =>
+          ev.kind === 'message' || ev.kind === 'start'
+            ? conversationEvent(ctx, trx, channel, ev, pending)
+            : reachability(ctx, trx, channel, ev, pending),
+        );
+      published.push(...pending);
+      return outcome;
+    } catch (err) {
+      if (err instanceof Duplicate) return { kind: ev.kind, outcome: 'duplicate' };
+      if (isUniqueViolation(err) && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+type Trx = Transaction<Database>;
+type IdentityRow = Selectable<ClientIdentitiesTable>;
+type DialogRow = Selectable<DialogsTable>;
+
+async function conversationEvent(
+  ctx: AppContext,
+  trx: Trx,
+  channel: InboundChannel,
+  ev: InboundMessageEvent | InboundStartEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome> {
+  const pg = ctx.store.dialect === 'postgres';
+  const now = ctx.clock();
+  const projectId = channel.projectId;
+
+  // The identity row is the per-client lock: deliveries of one client serialise on it, so the
+  // duplicate check below and the one-open-dialog rule hold under concurrency.
+  const { identity, created: newIdentity } = await lockIdentity(trx, pg, channel, ev, now);
+
+  if (ev.kind === 'message') {
+    const seen = await trx
+      .selectFrom('messages')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('channel_id', '=', channel.id)
+      .where('platform_message_id', '=', ev.platformMessageId)
+      .executeTakeFirst();
+    if (seen) throw new Duplicate();
+  } else if (!(await claimEvent(trx, channel, ev.eventId, now))) {
+    throw new Duplicate();
+  }
+
+  const client = await refreshClient(trx, identity, newIdentity, ev, now);
+  const name = client.name;
+  const phone = client.phone;
+  const handle = identity.handle;
+  const authorName = name || phone || handle || '';
+  const searchText = [name, phone, handle].filter(Boolean).join(' ').toLowerCase();
+
+  let openQuery = trx
+    .selectFrom('dialogs')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('identity_id', '=', identity.id)
+    .where('channel_id', '=', channel.id)
+    .where('status', 'in', ['new', 'open'])
+    .orderBy('id', 'desc')
+    .limit(1);
+  if (pg) openQuery = openQuery.forUpdate();
+  const open: DialogRow | undefined = await openQuery.executeTakeFirst();
+
+  // First touch wins: a visit attaches only to a dialog that has none yet.
+  const visit =
+    ev.deepLinkToken && (!open || open.visit_id === null)
+      ? await findVisit(trx, projectId, ev.deepLinkToken, now)
+      : undefined;
+  const attribution = visit ? attributionOf(visit) : undefined;
+
+  // The client's own time, kept within [the dialog's start or last message, now] so that the
+  // timeline and the denormalised "last" fields stay monotonic.
+  const platformAt = Number.isFinite(ev.sentAt) ? Math.max(ev.sentAt, now - MAX_PLATFORM_DELAY_MS) : now;
+  const floor = open ? Math.max(open.created_at, open.last_message_at ?? 0) : 0;
+  const at = Math.max(floor, Math.min(now, platformAt));
+  const isMessage = ev.kind === 'message';
+
+  let dialogId: number;
+  let dialogCreated = false;
+  let dialogUpdated = false;
+  if (!open) {
+    const channelType: ChannelType = channel.type === 'sms-http' ? 'sms' : channel.type;
+    const row = await trx
+      .insertInto('dialogs')
+      .values({
+        project_id: projectId,
+        channel_id: channel.id,
+        channel_type: channelType,
+        number_id: ev.kind === 'message' ? (ev.numberId ?? null) : null,
+        outbound_only: 0,
+        client_id: identity.client_id,
+        identity_id: identity.id,
+        client_name: name,
+        client_phone: phone,
+        client_handle: handle,
+        search_text: searchText,
+        status: 'new',
+        manager_id: null,
+        manager_name: null,
+        manager_sort: sortKey(null),
+        created_at: at,
+        updated_at: now,
+        closed_at: null,
+        closed_by: null,
+        closed_by_name: null,
+        close_reason: null,
+        last_message_at: isMessage ? at : null,
+        last_direction: isMessage ? 'in' : null,
+        last_author_type: isMessage ? 'client' : null,
+        last_author_id: null,
+        last_author_name: isMessage ? authorName : null,
+        last_responder_type: isMessage ? 'client' : null,
+        last_responder_id: null,
+        last_responder_name: isMessage ? authorName : null,
+        first_message_at: isMessage ? at : null,
+        first_response_at: null,
+        first_response_seconds: null,
+        messages_in: isMessage ? 1 : 0,
+        messages_out: 0,
+        unread_count: isMessage ? 1 : 0,
+        visit_id: null,
+        source: null,
+        channel_group: null,
+        utm_source: null,
+        utm_medium: null,
+        utm_campaign: null,
+        utm_term: null,
+        utm_content: null,
+        referrer: null,
+        landing_url: null,
+        click_ids: null,
+        ...attribution,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    dialogId = row.id;
+    dialogCreated = true;
+  } else {
+    dialogId = open.id;
+    const clientChanged = open.client_name !== name || open.client_phone !== phone || open.client_handle !== handle;
+    if (isMessage || attribution || clientChanged) {
+      dialogUpdated = true;
+      await trx
+        .updateTable('dialogs')
+        .set((eb) => ({
+          client_name: name,
+          client_phone: phone,
+          client_handle: handle,
+          search_text: searchText,
+          updated_at: now,
+          ...attribution,
+          ...(isMessage
+            ? {
+                last_message_at: at,
+                last_direction: 'in' as const,
+                last_author_type: 'client' as const,
+                last_author_id: null,
+                last_author_name: authorName,
+                last_responder_type: 'client' as const,
+                last_responder_id: null,
+                last_responder_name: authorName,
+                first_message_at: eb.fn.coalesce('first_message_at', eb.val(at)),
+                messages_in: eb('messages_in', '+', 1),
+                unread_count: eb('unread_count', '+', 1),
+              }
+            : {}),
+        }))
+        .where('project_id', '=', projectId)
+        .where('id', '=', open.id)
+        .execute();
+    }
+  }
+
+  let messageId: number | undefined;
+  if (ev.kind === 'message') {
+    const row = await trx
+      .insertInto('messages')
+      .values({
+        project_id: projectId,
+        dialog_id: dialogId,
+        channel_id: channel.id,
+        direction: 'in',
+        author_type: 'client',
+        author_id: null,
+        author_name: authorName,
+        text: ev.text,
+        attachments: ev.attachments && ev.attachments.length > 0 ? JSON.stringify(ev.attachments) : null,
+        created_at: at,
+        status: 'received',
+        failure_reason: null,
+        platform_message_id: ev.platformMessageId,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    messageId = row.id;
+  }
+
+  if (dialogCreated) published.push({ type: 'dialog.created', projectId, dialogId });
+  else if (dialogUpdated) published.push({ type: 'dialog.updated', projectId, dialogId });
+  if (messageId !== undefined) published.push({ type: 'message.created', projectId, dialogId, messageId });
+  return { kind: ev.kind, outcome: 'stored', dialogId, messageId, dialogCreated };
+}
+
+/** The identity row, locked for this transaction (PostgreSQL), created with its client if new. */
+async function lockIdentity(
+  trx: Trx,
+  pg: boolean,
+  channel: InboundChannel,
+  sender: InboundSender,
+  now: number,
+): Promise<{ identity: IdentityRow; created: boolean }> {
+  const find = () => {
+    let q = trx
+      .selectFrom('client_identities')
+      .selectAll()
+      .where('project_id', '=', channel.projectId)
+      .where('channel_id', '=', channel.id)
+      .where('external_id', '=', sender.externalUserId);
+    if (pg) q = q.forUpdate();
+    return q.executeTakeFirst();
+  };
+  const existing = await find();
+  if (existing) return { identity: existing, created: false };
+
+  const name = sender.displayName ?? sender.externalUserId;
+  const client = await trx
+    .insertInto('clients')
+    .values({ project_id: channel.projectId, name, phone: sender.phone ?? null, created_at: now, updated_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  // ON CONFLICT DO NOTHING waits for a concurrent insert of the same identity to commit and then
+  // yields to it, instead of aborting this transaction.
+  const inserted = await trx
+    .insertInto('client_identities')
+    .values({
+      project_id: channel.projectId,
+      client_id: client.id,
+      channel_id: channel.id,
+      channel_type: channel.type,
+      external_id: sender.externalUserId,
+      display_name: name,
+      handle: sender.handle ?? null,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.columns(['project_id', 'channel_id', 'external_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { identity: inserted, created: true };
+  await trx.deleteFrom('clients').where('project_id', '=', channel.projectId).where('id', '=', client.id).execute();
+  const winner = await find();
+  if (!winner) throw new Error(`identity ${sender.externalUserId} on channel ${channel.id} vanished`);
+  return { identity: winner, created: false };
+}
+
+/**
+ * Brings the identity and client up to date with what the platform says now (a renamed Telegram
+ * user, a new @username) and answers the client's current name and phone. A client name that
+ * differs from the identity's old display name was set by someone on purpose and is kept.
+ */
+async function refreshClient(
+  trx: Trx,
+  identity: IdentityRow,
+  newIdentity: boolean,
+  sender: InboundSender,
+  now: number,
+): Promise<{ name: string; phone: string | null }> {
+  const client = await trx
+    .selectFrom('clients')
+    .select(['name', 'phone'])
+    .where('project_id', '=', identity.project_id)
+    .where('id', '=', identity.client_id)
+    .executeTakeFirstOrThrow();
+  if (newIdentity) return client;
+
+  const displayName = sender.displayName ?? identity.display_name;
+  const handle = sender.handle ?? identity.handle;
+  if (displayName !== identity.display_name || handle !== identity.handle) {
+    await trx
+      .updateTable('client_identities')
+      .set({ display_name: displayName, handle })
+      .where('project_id', '=', identity.project_id)
+      .where('id', '=', identity.id)
+      .execute();
+    identity.handle = handle;
+  }
+  const name = client.name === identity.display_name ? displayName : client.name;
+  const phone = client.phone ?? sender.phone ?? null;
+  if (name !== client.name || phone !== client.phone) {
+    await trx
+      .updateTable('clients')
+      .set({ name, phone, updated_at: now })
+      .where('project_id', '=', identity.project_id)
+      .where('id', '=', identity.client_id)
+      .execute();
+  }
+  identity.display_name = displayName;
+  return { name, phone };
+}
+
+/** Records a platform event id; false when it was already handled. */
+async function claimEvent(trx: Trx, channel: InboundChannel, eventId: string, now: number): Promise<boolean> {
+  const row = await trx
+    .insertInto('inbound_events')
+    .values({ project_id: channel.projectId, channel_id: channel.id, platform_event_id: eventId, received_at: now })
+    .onConflict((oc) => oc.columns(['project_id', 'channel_id', 'platform_event_id']).doNothing())
+    .returning('platform_event_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The widget visit a deep link names: same project, not expired; otherwise none. */
+async function findVisit(
+  trx: Trx,
+  projectId: number,
+  token: string,
+  now: number,
+): Promise<Selectable<VisitsTable> | undefined> {
+  if (token.length > 200) return undefined;
+  return trx
+    .selectFrom('visits')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('token', '=', token)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+}
+
+function attributionOf(v: Selectable<VisitsTable>) {
+  return {
+    visit_id: v.id,
+    source: sourceLabel({ utmSource: v.utm_source, referrer: v.referrer }),
+    channel_group: v.channel_group,
+    utm_source: v.utm_source,
+    utm_medium: v.utm_medium,
+    utm_campaign: v.utm_campaign,
+    utm_term: v.utm_term,
+    utm_content: v.utm_content,
+    referrer: v.referrer,
+    landing_url: v.landing_url,
+    click_ids: v.click_ids,
+  };
+}
+
+async function reachability(
+  ctx: AppContext,
+  trx: Trx,
+  channel: InboundChannel,
+  ev: InboundUnreachableEvent | InboundReachableEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome> {
+  if (ev.eventId !== undefined && !(await claimEvent(trx, channel, ev.eventId, ctx.clock()))) {
+    throw new Duplicate();
+  }
+  const unreachable = ev.kind === 'unreachable';
+  const res = await trx
+    .updateTable('client_identities')
+    .set({ unreachable: unreachable ? 1 : 0, unreachable_reason: unreachable ? ev.reason : null })
+    .where('project_id', '=', channel.projectId)
+    .where('channel_id', '=', channel.id)
+    .where('external_id', '=', ev.externalUserId)
+    .returning('id')
+    .executeTakeFirst();
+  // Someone we never talked to: nothing to mark.
+  if (!res) return { kind: ev.kind, outcome: 'ignored' };
+  // The workspace shows whether the client can still be answered: refresh the open dialog.
+  const open = await trx
+    .selectFrom('dialogs')
+    .select('id')
+    .where('project_id', '=', channel.projectId)
+    .where('identity_id', '=', res.id)
+    .where('status', 'in', ['new', 'open'])
+    .execute();
+  for (const d of open) {
+    await trx
+      .updateTable('dialogs')
+      .set({ updated_at: ctx.clock() })
+      .where('project_id', '=', channel.projectId)
+      .where('id', '=', d.id)
+      .execute();
+    published.push({ type: 'dialog.updated', projectId: channel.projectId, dialogId: d.id });
+  }
+  return { kind: ev.kind, outcome: 'stored' };
+}
+
+/** From which statuses a report may move a message: forward only; failed only before delivery. */
+const MOVES_FROM: Record<InboundReceiptEvent['status'], MessageStatus[]> = {
+  delivered: ['queued', 'sent'],
+  read: ['queued', 'sent', 'delivered'],
+  failed: ['queued', 'sent'],
+};
+
+async function receipt(
+  ctx: AppContext,
+  channel: InboundChannel,
+  ev: InboundReceiptEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome> {
+  const rows = await ctx.store.db
+    .updateTable('messages')
+    .set({
+      status: ev.status,
+      ...(ev.status === 'failed' ? { failure_reason: ev.failureReason?.slice(0, 500) ?? 'failed' } : {}),
+      updated_at: ctx.clock(),
+    })
+    .where('project_id', '=', channel.projectId)
+    .where('channel_id', '=', channel.id)
+    .where('platform_message_id', '=', ev.platformMessageId)
+    .where('direction', '=', 'out')
+    .where('status', 'in', MOVES_FROM[ev.status])
+    .returning(['id', 'dialog_id'])
+    .execute();
+  for (const r of rows) {
+    published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
+  }
+  // Unknown message or already further along: acknowledged, nothing changes.
+  return { kind: 'receipt', outcome: rows.length > 0 ? 'stored' : 'ignored' };
+}
+
+async function watermark(
+  ctx: AppContext,
+  channel: InboundChannel,
+  ev: InboundWatermarkEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome> {
+  const identity = await ctx.store.db
+    .selectFrom('client_identities')
+    .select('id')
+    .where('project_id', '=', channel.projectId)
+    .where('channel_id', '=', channel.id)
+    .where('external_id', '=', ev.externalUserId)
+    .executeTakeFirst();
+  if (!identity) return { kind: 'watermark', outcome: 'ignored' };
+  const rows = await ctx.store.db
+    .updateTable('messages')
+    .set({ status: ev.status, updated_at: ctx.clock() })
+    .where('project_id', '=', channel.projectId)
+    .where('channel_id', '=', channel.id)
+    .where('direction', '=', 'out')
+    // Only what reached the platform (it answered with an id) can have been delivered or read.
+    .where('platform_message_id', 'is not', null)
+    .where('status', 'in', ev.status === 'read' ? ['sent', 'delivered'] : ['sent'])
+    .where('created_at', '<=', ev.watermark)
+    .where('dialog_id', 'in', (eb) =>
+      eb
+        .selectFrom('dialogs')
+        .select('id')
+        .where('project_id', '=', channel.projectId)
+        .where('identity_id', '=', identity.id),
+    )
+    .returning(['id', 'dialog_id'])
+    .execute();
+  for (const r of rows) {
+    published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
+  }
+  return { kind: 'watermark', outcome: rows.length > 0 ? 'stored' : 'ignored' };
+}
