@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { InboundAttachment, InboundEvent } from '../../services/receive-inbound.js';
+import type { InboundAttachment, InboundEvent } from '../../core/inbound.js';
 
 /**
  * Messenger Platform webhooks (https://developers.facebook.com/docs/messenger-platform/webhooks,

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { InboundAttachment, InboundEvent } from '../../services/receive-inbound.js';
+import type { InboundAttachment, InboundEvent } from '../../core/inbound.js';
 
 /**
  * Telegram Bot API webhooks (https://core.telegram.org/bots/api#setwebhook,

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { InboundAttachment, InboundEvent } from '../../services/receive-inbound.js';
+import type { InboundAttachment, InboundEvent } from '../../core/inbound.js';
 
 /**
  * Viber REST Bot API callbacks (https://developers.viber.com/docs/api/rest-bot-api/#callbacks).

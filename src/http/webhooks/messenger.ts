@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createProfileLookup, parse, verify, verifySubscription } from '../../channels/messenger/inbound.js';
 import { ForbiddenError, invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.js';
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
+import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
 
 /**
  * `GET|POST /webhooks/messenger/{channelId}` (SPEC §7). GET is Meta's verification request: with
@@ -12,7 +12,6 @@ import type { RouteModule } from '../app.js';
  * (404), the signature (401), the body (400), the senders' names from the Graph API (a failed
  * look-up does not stop the message), stored, then 200. Only our own failure answers 500.
  */
-const BODY_LIMIT = 256 * 1024;
 
 const Params = z.object({ channelId: z.coerce.number().int().positive().describe('The channel the webhook is for') });
 const HandshakeQuery = z.object({
@@ -50,12 +49,7 @@ export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry }) 
   // One cache per running app: names change rarely, and a webhook must not wait on the Graph API.
   const profileName = createProfileLookup({ fetch: globalThis.fetch, graphApiUrl: app.config.graphApiUrl });
 
-  fastify.register(async (scope: FastifyInstance) => {
-    // Bodies stay the exact bytes received: the signature is checked on them before parsing.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
+  rawBodyScope(fastify, (scope) => {
     scope.get('/webhooks/messenger/:channelId', async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<MessengerCredentials>(app, channelId, 'messenger');
@@ -71,14 +65,14 @@ export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry }) 
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(challenge);
     });
 
-    scope.post('/webhooks/messenger/:channelId', { bodyLimit: BODY_LIMIT }, async (req, reply) => {
+    scope.post('/webhooks/messenger/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<MessengerCredentials>(app, channelId, 'messenger');
       if (!found) {
         req.log.warn({ channelId }, 'messenger webhook for an unknown or removed channel');
         throw new NotFoundError('Channel');
       }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const raw = rawBody(req);
       if (!verify(raw, req.headers, found.credentials.appSecret)) {
         req.log.warn({ channelId }, 'messenger webhook rejected: missing or wrong X-Hub-Signature-256');
         throw new UnauthenticatedError('The X-Hub-Signature-256 is missing or wrong');
@@ -112,8 +106,3 @@ export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry }) 
     });
   });
 };
-
-function channelIdOf(req: FastifyRequest): number {
-  const v = (req.params as { channelId?: string }).channelId ?? '';
-  return /^\d{1,15}$/.test(v) ? Number(v) : 0;
-}

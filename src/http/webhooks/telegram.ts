@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parse, verify } from '../../channels/telegram/inbound.js';
 import { invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.js';
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
+import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
 
 /**
  * `POST /webhooks/telegram/{channelId}` (SPEC §7): Telegram posts each Update here with the
@@ -14,7 +14,6 @@ import type { RouteModule } from '../app.js';
  * A wrong or missing secret answers 401 (not 403), like the Viber and Messenger webhooks: the
  * request did not prove who sent it.
  */
-const BODY_LIMIT = 256 * 1024;
 
 const Params = z.object({ channelId: z.coerce.number().int().positive().describe('The channel the webhook is for') });
 
@@ -27,20 +26,15 @@ export const telegramWebhookRoutes: RouteModule = ({ fastify, app, registry }) =
     auth: 'none',
     params: Params,
   });
-  fastify.register(async (scope: FastifyInstance) => {
-    // Bodies stay the exact bytes received: nothing is parsed before the secret is checked.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
-    scope.post('/webhooks/telegram/:channelId', { bodyLimit: BODY_LIMIT }, async (req, reply) => {
+  rawBodyScope(fastify, (scope) => {
+    scope.post('/webhooks/telegram/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel(app, channelId, 'telegram');
       if (!found) {
         req.log.warn({ channelId }, 'telegram webhook for an unknown or removed channel');
         throw new NotFoundError('Channel');
       }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const raw = rawBody(req);
       if (!verify(raw, req.headers, found.row.webhook_secret)) {
         req.log.warn({ channelId }, 'telegram webhook rejected: missing or wrong secret token');
         throw new UnauthenticatedError('The secret token is missing or wrong');
@@ -58,8 +52,3 @@ export const telegramWebhookRoutes: RouteModule = ({ fastify, app, registry }) =
     });
   });
 };
-
-function channelIdOf(req: FastifyRequest): number {
-  const v = (req.params as { channelId?: string }).channelId ?? '';
-  return /^\d{1,15}$/.test(v) ? Number(v) : 0;
-}

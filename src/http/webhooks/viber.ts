@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parse, verify } from '../../channels/viber/inbound.js';
 import { invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.js';
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
+import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
 
 /**
  * `POST /webhooks/viber/{channelId}` (SPEC §7): Viber's callbacks, signed with
@@ -11,7 +11,6 @@ import type { RouteModule } from '../app.js';
  * body (400), stored, then 200 — also for set_webhook's `webhook` check and for events we ignore.
  * Only our own failure answers 500.
  */
-const BODY_LIMIT = 256 * 1024;
 
 const Params = z.object({ channelId: z.coerce.number().int().positive().describe('The channel the webhook is for') });
 
@@ -28,20 +27,15 @@ export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
     auth: 'none',
     params: Params,
   });
-  fastify.register(async (scope: FastifyInstance) => {
-    // Bodies stay the exact bytes received: the signature is checked on them before parsing.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
-    scope.post('/webhooks/viber/:channelId', { bodyLimit: BODY_LIMIT }, async (req, reply) => {
+  rawBodyScope(fastify, (scope) => {
+    scope.post('/webhooks/viber/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<ViberCredentials>(app, channelId, 'viber');
       if (!found) {
         req.log.warn({ channelId }, 'viber webhook for an unknown or removed channel');
         throw new NotFoundError('Channel');
       }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const raw = rawBody(req);
       if (!verify(raw, req.headers, found.credentials.authToken)) {
         req.log.warn({ channelId }, 'viber webhook rejected: missing or wrong X-Viber-Content-Signature');
         throw new UnauthenticatedError('The X-Viber-Content-Signature is missing or wrong');
@@ -59,8 +53,3 @@ export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
     });
   });
 };
-
-function channelIdOf(req: FastifyRequest): number {
-  const v = (req.params as { channelId?: string }).channelId ?? '';
-  return /^\d{1,15}$/.test(v) ? Number(v) : 0;
-}
