@@ -15,7 +15,10 @@ try {
   current = fs.readFileSync(stamp, 'utf8').trim();
 } catch {}
 if (current !== hash) {
-  console.error('dziennik: installing dependencies (npm ci; the first run compiles better-sqlite3, about 90 s)…');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  console.error('dziennik: installing dependencies (the first run compiles better-sqlite3, about 90 s)…');
+  // `npm install` with the lock file, not `npm ci`: the registries some machines use lack the
+  // optional per-platform builds of a few tools for other systems (e.g. Biome for Windows), which
+  // `npm ci` counts as a lock mismatch. --no-save keeps package.json and the lock untouched.
+  execSync('npm install --no-save --no-audit --no-fund', { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   fs.writeFileSync(stamp, hash);
 }
