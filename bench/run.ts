@@ -137,6 +137,7 @@ interface PageResult {
   name: string;
   app: Stats;
   raw: Stats;
+  bare: Stats;
   rows: number;
 }
 
@@ -191,11 +192,13 @@ async function logPages(
     ['all statuses, two channels', { limit: 50, status: 'all', channel: ['telegram', 'viber'] }],
   ];
   const pages: PageResult[] = [];
+  const bareRoute = async () => (await fetch(`${url}/healthz`)).text();
   for (const [name, params] of scenarios) {
     const rows = (await get(params)).items.length;
     const app = await timeIt(300, () => get(params));
     const raw = await timeIt(300, rawLogQuery(ds.store, ctx, params));
-    pages.push({ name, app, raw, rows });
+    const bare = await timeIt(300, bareRoute);
+    pages.push({ name, app, raw, bare, rows });
     log(
       `${ds.kind}: ${name}: app p50 ${fmt(app.p50)} p95 ${fmt(app.p95)} | SQL p50 ${fmt(raw.p50)} p95 ${fmt(raw.p95)} ms`,
     );
@@ -224,17 +227,36 @@ async function runExport(url: string, token: string, query: string, pid: number)
   return { rows: 0, seconds, bytes, peakRss };
 }
 
-/** Row count of the export just finished, from its audit entry. */
-async function lastExportRows(store: Store): Promise<number> {
+/** The newest export audit entry's id (exports are audited just after their last byte). */
+async function lastExportAuditId(store: Store): Promise<number> {
   const row = await store.db
     .selectFrom('audit_log')
-    .select('details')
+    .select('id')
     .where('project_id', '=', PROJECT)
     .where('action', 'like', 'export%')
     .orderBy('id', 'desc')
-    .executeTakeFirstOrThrow();
-  const d = JSON.parse(row.details) as Record<string, unknown>;
-  return Number(d.rows ?? d.rowCount ?? d.rowsWritten ?? Number.NaN);
+    .executeTakeFirst();
+  return row?.id ?? 0;
+}
+
+/** Row count of the export audited after `afterId`, waiting for its entry to be written. */
+async function exportRowsAfter(store: Store, afterId: number): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const row = await store.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('project_id', '=', PROJECT)
+      .where('action', 'like', 'export%')
+      .where('id', '>', afterId)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    if (row) {
+      const d = JSON.parse(row.details) as Record<string, unknown>;
+      return Number(d.rows ?? Number.NaN);
+    }
+    await sleep(50);
+  }
+  throw new Error('the export was not audited');
 }
 
 const EXPORT_SQL = `SELECT d.id, d.manager_sort, d.created_at, d.closed_at, d.status, d.channel_type, d.channel_id, d.client_name,
@@ -350,8 +372,9 @@ async function main() {
       ] as const) {
         const s = await startServer(ds.env);
         try {
+          const before = await lastExportAuditId(ds.store);
           const run = await runExport(s.url, token, query, s.pid);
-          run.rows = await lastExportRows(ds.store);
+          run.rows = await exportRowsAfter(ds.store, before);
           exports.push({ name, run });
           log(
             `${kind}: export ${name}: ${fmtInt(run.rows)} rows in ${fmt(run.seconds)} s = ${fmtInt(run.rows / run.seconds)} rows/s, peak RSS ${fmt(run.peakRss, 0)} MiB`,
