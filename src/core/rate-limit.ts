@@ -31,6 +31,12 @@ export class RateLimiter {
     return Math.ceil((h.resetAt - now) / 1000);
   }
 
+  /** Takes back one hit (an attempt that turned out to be legitimate). */
+  undo(key: string): void {
+    const h = this.hits.get(key);
+    if (h && h.count > 0) h.count--;
+  }
+
   reset(key: string): void {
     this.hits.delete(key);
   }

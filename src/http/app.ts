@@ -64,7 +64,21 @@ export interface BuildAppOptions {
 export async function buildApp(opts: BuildAppOptions) {
   const { config, store } = opts;
   const fastify = Fastify({
-    logger: opts.logger === false ? false : { level: config.logLevel },
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            // Query strings stay out of the logs: they carry search text (personal data) and
+            // Messenger's hub.verify_token.
+            serializers: {
+              req: (req: { method: string; url: string; ip?: string }) => ({
+                method: req.method,
+                url: req.url.split('?')[0],
+                remoteAddress: req.ip,
+              }),
+            },
+          },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     genReqId: (req) => {

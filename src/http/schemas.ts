@@ -11,7 +11,7 @@ export const DialogSchema = z.object({
   channelId: id,
   createdAt: instant,
   closedAt: instant.nullable(),
-  closedBy: z.object({ id, name: z.string().nullable() }).nullable(),
+  closedBy: z.object({ id: id.nullable(), name: z.string().nullable() }).nullable(),
   closeReason: z.string().nullable(),
   client: z.object({ id, name: z.string(), phone: z.string().nullable(), handle: z.string().nullable() }),
   manager: z.object({ id, name: z.string().nullable() }).nullable(),

@@ -397,7 +397,8 @@ forEachStore('channel set-up', (env) => {
       type: 'sms-http',
       credentials: { sendUrl: `${publicUrl}/send?apikey=klucz-tajny-123456`, secret: 'wspolny-sekret-0123456789' },
     });
-    assert.equal(view.webhookUrl, `${publicUrl}/webhooks/sms/${view.id}`);
+    // The HTTP gateway callback route is not built yet: no URL is advertised.
+    assert.equal(view.webhookUrl, null);
     assert.equal(view.credentials?.sendUrl, `${publicUrl}/send?apikey=••••3456`);
     assert.equal(view.credentials?.secret, '••••6789');
     assert.ok(!JSON.stringify(view).includes('klucz-tajny'));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sortKey } from '../core/log-query.js';
 import { ConflictError, ForbiddenError, InvalidStateError, invalid } from '../core/errors.js';
 import type { DialogRow } from '../store/dialogs.js';
+import { isUniqueViolation } from '../store/errors.js';
 import { audit } from './audit.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
@@ -56,6 +57,9 @@ export async function closeDialog(ctx: ProjectContext, id: number, input: z.infe
       .where('project_id', '=', ctx.project.id)
       .where('id', '=', d.id)
       .where('status', '=', d.status)
+      // Not if it was transferred or a client message arrived since the permission check read it.
+      .where((eb) => (d.manager_id === null ? eb('manager_id', 'is', null) : eb('manager_id', '=', d.manager_id)))
+      .where('updated_at', '=', d.updated_at)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('The dialog changed meanwhile; reload it');
     await audit(ctx, trx, 'dialog.close', { type: 'dialog', id: d.id }, { reason: input.reason ?? null });
@@ -127,23 +131,30 @@ export async function reopenDialog(ctx: ProjectContext, id: number) {
     .executeTakeFirst();
   if (other) throw new ConflictError(`The client already has an open dialog (${other.id}); continue there`);
   const now = ctx.clock();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('dialogs')
-      .set({
-        status: d.manager_id === null ? 'new' : 'open',
-        closed_at: null,
-        closed_by: null,
-        closed_by_name: null,
-        close_reason: null,
-        updated_at: now,
-      })
-      .where('project_id', '=', ctx.project.id)
-      .where('id', '=', d.id)
-      .where('status', '=', 'closed')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('The dialog changed meanwhile; reload it');
-    await audit(ctx, trx, 'dialog.reopen', { type: 'dialog', id: d.id });
-  });
+  await ctx.store.db
+    .transaction()
+    .execute(async (trx) => {
+      const res = await trx
+        .updateTable('dialogs')
+        .set({
+          status: d.manager_id === null ? 'new' : 'open',
+          closed_at: null,
+          closed_by: null,
+          closed_by_name: null,
+          close_reason: null,
+          updated_at: now,
+        })
+        .where('project_id', '=', ctx.project.id)
+        .where('id', '=', d.id)
+        .where('status', '=', 'closed')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('The dialog changed meanwhile; reload it');
+      await audit(ctx, trx, 'dialog.reopen', { type: 'dialog', id: d.id });
+    })
+    .catch((err: unknown) => {
+      // The client wrote meanwhile and a new dialog opened: the store's one-open-dialog index says no.
+      if (isUniqueViolation(err)) throw new ConflictError('The client already has an open dialog; continue there');
+      throw err;
+    });
   return reload(ctx, d.id);
 }

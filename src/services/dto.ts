@@ -14,7 +14,8 @@ export function dialogDto(d: DialogRow) {
     channelId: d.channel_id,
     createdAt: iso(d.created_at),
     closedAt: iso(d.closed_at),
-    closedBy: d.closed_by === null ? null : { id: d.closed_by, name: d.closed_by_name },
+    // An API token closes with a name but no user id.
+    closedBy: d.closed_by === null && d.closed_by_name === null ? null : { id: d.closed_by, name: d.closed_by_name },
     closeReason: d.close_reason,
     client: { id: d.client_id, name: d.client_name, phone: d.client_phone, handle: d.client_handle },
     manager: d.manager_id === null ? null : { id: d.manager_id, name: d.manager_name },

@@ -167,8 +167,10 @@ async function fetchArrays<T>(store: Store, q: CompiledQuery): Promise<T[]> {
     const r = await store.pgPool.query({ text: q.sql, values: q.parameters as unknown[], rowMode: 'array' });
     return r.rows as T[];
   }
-  if (store.dialect === 'sqlite' && store.sqlite) {
-    return store.sqlite
+  // The read-only connection: only committed rows, whatever other requests are in the middle of.
+  const sqlite = store.sqliteReader ?? store.sqlite;
+  if (store.dialect === 'sqlite' && sqlite) {
+    return sqlite
       .prepare(q.sql)
       .raw(true)
       .all(...(q.parameters as unknown[])) as T[];

@@ -68,6 +68,8 @@ const TEXTS = [
   'ŻÓŁTY kask 🚲 jest?',
 ];
 
+let nextIdentity = 1;
+
 async function insertRows(store: Store, projectId: number, rows: Omit<Row, 'id'>[]): Promise<Row[]> {
   const out: Row[] = [];
   for (const r of rows) {
@@ -78,7 +80,8 @@ async function insertRows(store: Store, projectId: number, rows: Omit<Row, 'id'>
         channel_id: 1,
         channel_type: r.channel_type,
         client_id: 1,
-        identity_id: 1,
+        // One identity per dialog: the store allows one open dialog per identity.
+        identity_id: nextIdentity++,
         client_name: r.client_name,
         search_text: r.search_text,
         status: r.status,
@@ -241,6 +244,11 @@ forEachStore('Message log list', (env) => {
     { status: 'all', q: 'NOWAK' },
     { status: 'all', q: '+48600000' },
     { status: 'all', q: 'zw' },
+    // The same rule on both stores: case folds (Polish letters too), diacritics count.
+    { status: 'all', q: 'łą' },
+    { status: 'all', q: 'żółw' },
+    { status: 'all', q: 'ŻÓŁW' },
+    { status: 'all', q: 'zolw' },
   ];
 
   test('every filter, sort and order agrees with an independent computation, paged without loss or repeats', async () => {

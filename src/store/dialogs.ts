@@ -73,7 +73,7 @@ function searchCondition(store: Store, eb: ExpressionBuilder<Database, 'dialogs'
     const phrase = `"${needle.replace(/"/g, '""')}"`;
     inMessages = sql<boolean>`dialogs.id IN (SELECT m.dialog_id FROM messages m WHERE m.project_id = ${projectId} AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${phrase}))`;
   } else {
-    inMessages = sql<boolean>`dialogs.id IN (SELECT m.dialog_id FROM messages m WHERE m.project_id = ${projectId} AND lower(m.text) LIKE ${like} ESCAPE '\\')`;
+    inMessages = sql<boolean>`dialogs.id IN (SELECT m.dialog_id FROM messages m WHERE m.project_id = ${projectId} AND dz_lower(m.text) LIKE ${like} ESCAPE '\\')`;
   }
   return eb.or([eb.val(inClient) as never, eb.val(inMessages) as never]);
 }

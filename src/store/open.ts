@@ -14,6 +14,13 @@ export interface Store {
   dialect: Dialect;
   /** The raw driver, for the few places that stream or bulk-load below Kysely (export, seed). */
   sqlite?: SqliteDatabase.Database;
+  /**
+   * A second, read-only SQLite connection for long reads below Kysely (the export). The main
+   * connection is shared by every request, and a read on it between two statements of another
+   * request's transaction would see that transaction's uncommitted rows; this one sees only
+   * committed data (WAL).
+   */
+  sqliteReader?: SqliteDatabase.Database;
   pgPool?: pg.Pool;
   close(): Promise<void>;
 }
@@ -68,13 +75,20 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
+  registerFunctions(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const reader = new SqliteDatabase(path.join(dataDir, 'dziennik.db'), { readonly: true, timeout: 5000 });
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('cache_size = -16384');
+  registerFunctions(reader);
   return {
     db,
     dialect: 'sqlite',
     sqlite,
+    sqliteReader: reader,
     async close() {
       await db.destroy();
+      reader.close();
       if (lock) {
         try {
           lock.exec('ROLLBACK');
@@ -85,6 +99,11 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
       }
     },
   };
+}
+
+function registerFunctions(sqlite: SqliteDatabase.Database) {
+  // SQLite's lower() folds ASCII only; searches need Polish letters folded as PostgreSQL does.
+  sqlite.function('dz_lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
 }
 
 /**

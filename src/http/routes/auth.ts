@@ -34,7 +34,7 @@ const Me = z.object({
 
 export const authRoutes: RouteModule = ({ app, route }) => {
   // Failed attempts over 15 minutes, per client IP (generous: an office shares one address) and
-  // per email. Successful sign-ins never count.
+  // per email. Successful sign-ins do not count.
   const perIp = new RateLimiter(50, 15 * 60_000, app.clock);
   const perEmail = new RateLimiter(10, 15 * 60_000, app.clock);
   const secureCookie = app.config.publicUrl.startsWith('https://');
@@ -48,16 +48,15 @@ export const authRoutes: RouteModule = ({ app, route }) => {
     body: LoginBody,
     response: Me,
     handler: async ({ body, req, reply }) => {
-      const waitIp = perIp.check(req.ip);
-      const waitEmail = perEmail.check(body.email);
+      // Count the attempt before the (slow) password check, so parallel guesses cannot all pass
+      // the limit; a successful sign-in takes its attempt back.
+      const waitIp = perIp.hit(req.ip);
+      const waitEmail = perEmail.hit(body.email);
       if (waitIp || waitEmail) throw new RateLimitedError(Math.max(waitIp, waitEmail));
       const user = await checkPassword(app.store, body.email, body.password);
-      if (!user) {
-        perIp.hit(req.ip);
-        perEmail.hit(body.email);
-        throw new UnauthenticatedError('Wrong email or password');
-      }
+      if (!user) throw new UnauthenticatedError('Wrong email or password');
       perEmail.reset(body.email);
+      perIp.undo(req.ip);
       const s = await createSession(app, user.id);
       reply.header(
         'set-cookie',

@@ -2,7 +2,8 @@ import type { Dialect } from '../types.js';
 
 /**
  * Substring search over message text (the log's `q`). PostgreSQL: a trigram GIN index serves
- * ILIKE '%…%'. SQLite: an FTS5 trigram index kept in step by triggers.
+ * ILIKE '%…%'. SQLite: an FTS5 trigram index kept in step by triggers. Both stores match the same
+ * way: case-insensitive (Polish letters included), diacritics significant (`zolw` does not find `żółw`).
  */
 export function searchIndexes(d: Dialect): string[] {
   if (d === 'postgres') {
@@ -13,7 +14,7 @@ export function searchIndexes(d: Dialect): string[] {
     ];
   }
   return [
-    `CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram case_sensitive 0 remove_diacritics 1')`,
+    `CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram case_sensitive 0 remove_diacritics 0')`,
     `CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
        INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
      END`,
