@@ -489,7 +489,13 @@ async function* pgCopyDialogChunks(job: Job): AsyncGenerator<Piece> {
     const [end] = await fetchArrays<[number, string, number]>(
       job.store,
       filtered(job, after)
-        .select(['dialogs.id', 'dialogs.manager_sort', 'dialogs.created_at'])
+        // Only the key's columns: for a date sort they are all in the index being walked, so the
+        // end key comes from an index-only scan instead of 5,000 heap reads per chunk.
+        .select([
+          'dialogs.id',
+          job.sort.sort === 'manager' ? 'dialogs.manager_sort' : sql<string>`''`.as('manager_sort'),
+          'dialogs.created_at',
+        ])
         .offset(job.chunkSize - 1)
         .limit(1)
         .compile(),
