@@ -47,7 +47,7 @@ import { resolveLogFilter } from './log-filters.js';
  */
 export const DIALOG_CHUNK = { sqlite: 2000, postgres: 5000 } as const;
 /** Messages per query (a batch of whole dialogs; a longer dialog is paged on its own). */
-export const MESSAGE_BATCH = 10000;
+export const MESSAGE_BATCH = 4000;
 /** With more channels than this the channel names are not inlined into COPY's SQL. */
 const COPY_MAX_CHANNELS = 200;
 
