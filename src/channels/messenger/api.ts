@@ -19,6 +19,7 @@
 // Transport only. The Send API (POST /{page-id}/messages) goes beside these on top of `request`.
 import { createHmac } from 'node:crypto';
 import { PlatformError } from '../../core/errors.js';
+import { unreachable } from '../unreachable.js';
 
 export interface GraphApiOptions {
   /** GRAPH_API_URL, e.g. `https://graph.facebook.com/v21.0` (version included, no trailing slash). */
@@ -96,7 +97,7 @@ export class GraphApi {
       });
       text = await res.text();
     } catch (e) {
-      throw unreachable(e, baseUrl);
+      throw unreachable('messenger', e, baseUrl);
     }
     let body: unknown;
     try {
@@ -152,22 +153,4 @@ export class GraphApi {
       },
     });
   }
-}
-
-function unreachable(e: unknown, baseUrl: string): PlatformError {
-  const err = e as { name?: string; cause?: { code?: string } };
-  const timeout = err.name === 'TimeoutError' || err.name === 'AbortError';
-  const code = timeout ? 'ETIMEDOUT' : (err.cause?.code ?? 'network_error');
-  let host = baseUrl;
-  try {
-    host = new URL(baseUrl).host;
-  } catch {
-    // keep the configured base as is
-  }
-  return new PlatformError({
-    platform: 'messenger',
-    status: 0,
-    code,
-    description: timeout ? `No answer from ${host} in time` : `Could not reach ${host} (${code})`,
-  });
 }

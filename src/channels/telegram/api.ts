@@ -7,6 +7,7 @@
 // Transport only: no database, no config reading. A method is one line on top of `call`, so the
 // send methods (sendMessage, ...) go beside these.
 import { PlatformError } from '../../core/errors.js';
+import { unreachable } from '../unreachable.js';
 
 export interface TelegramApiOptions {
   /** TELEGRAM_API_URL, e.g. `https://api.telegram.org` (no trailing slash). */
@@ -97,7 +98,7 @@ export class TelegramApi {
       });
       text = await res.text();
     } catch (e) {
-      throw unreachable(e, baseUrl);
+      throw unreachable('telegram', e, baseUrl);
     }
     let body: TelegramAnswer<T> | undefined;
     try {
@@ -131,22 +132,4 @@ export class TelegramApi {
   getWebhookInfo(): Promise<TelegramWebhookInfo> {
     return this.call<TelegramWebhookInfo>('getWebhookInfo');
   }
-}
-
-function unreachable(e: unknown, baseUrl: string): PlatformError {
-  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const timeout = err.name === 'TimeoutError' || err.name === 'AbortError';
-  const code = timeout ? 'ETIMEDOUT' : (err.cause?.code ?? 'network_error');
-  let host = baseUrl;
-  try {
-    host = new URL(baseUrl).host;
-  } catch {
-    // keep the configured base as is
-  }
-  return new PlatformError({
-    platform: 'telegram',
-    status: 0,
-    code,
-    description: timeout ? `No answer from ${host} in time` : `Could not reach ${host} (${code})`,
-  });
 }

@@ -9,6 +9,7 @@
 //   "Get Account Info"      get_account_info {} → id, name, uri, icon, webhook, event_types, ...
 // Transport only. The send methods (send_message, ...) go beside these on top of `call`.
 import { PlatformError } from '../../core/errors.js';
+import { unreachable } from '../unreachable.js';
 
 export interface ViberApiOptions {
   /** VIBER_API_URL, e.g. `https://chatapi.viber.com/pa` (no trailing slash). */
@@ -102,7 +103,7 @@ export class ViberApi {
       });
       text = await res.text();
     } catch (e) {
-      throw unreachable(e, baseUrl);
+      throw unreachable('viber', e, baseUrl);
     }
     let answer: ViberAnswer | undefined;
     try {
@@ -144,22 +145,4 @@ export class ViberApi {
   getAccountInfo(): Promise<ViberAccountInfo> {
     return this.call<ViberAccountInfo>('get_account_info', {});
   }
-}
-
-function unreachable(e: unknown, baseUrl: string): PlatformError {
-  const err = e as { name?: string; cause?: { code?: string } };
-  const timeout = err.name === 'TimeoutError' || err.name === 'AbortError';
-  const code = timeout ? 'ETIMEDOUT' : (err.cause?.code ?? 'network_error');
-  let host = baseUrl;
-  try {
-    host = new URL(baseUrl).host;
-  } catch {
-    // keep the configured base as is
-  }
-  return new PlatformError({
-    platform: 'viber',
-    status: 0,
-    code,
-    description: timeout ? `No answer from ${host} in time` : `Could not reach ${host} (${code})`,
-  });
 }
