@@ -29,6 +29,8 @@ const MISSING_ID = 987654321;
 function exampleBodies(ids: { managerId: number }): Record<string, unknown> {
   return {
     'POST /api/v1/projects/:projectId/dialogs/:id/assign': { managerId: ids.managerId },
+    'POST /api/v1/projects/:projectId/dialogs/:id/reply': { text: 'Dzień dobry, już sprawdzam.' },
+    'POST /api/v1/projects/:projectId/dialogs': { channelId: 1, to: '+48 601 234 567', text: 'Dzień dobry' },
     // A gateway channel: valid without any platform call (the matrix never lets an admin create one).
     'POST /api/v1/projects/:projectId/channels': {
       type: 'sms-http',

@@ -5,7 +5,9 @@
  */
 export type DomainEvent =
   | { type: 'dialog.created' | 'dialog.updated'; projectId: number; dialogId: number }
-  | { type: 'message.created' | 'message.status'; projectId: number; dialogId: number; messageId: number };
+  | { type: 'message.created' | 'message.status'; projectId: number; dialogId: number; messageId: number }
+  /** Internal: outbox rows are due now (wakes the outbox workers; not sent to browsers). */
+  | { type: 'outbox.pending'; projectId: number };
 
 export interface EventBus {
   /** Publish after the transaction that made the change has committed. */

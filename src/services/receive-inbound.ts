@@ -516,6 +516,8 @@ async function receipt(
   ev: InboundReceiptEvent,
   published: DomainEvent[],
 ): Promise<InboundOutcome> {
+  const part = await receiptForPart(ctx, channel, ev, published);
+  if (part) return part;
   const rows = await ctx.store.db
     .updateTable('messages')
     .set({
@@ -535,6 +537,68 @@ async function receipt(
   }
   // Unknown message or already further along: acknowledged, nothing changes.
   return { kind: 'receipt', outcome: rows.length > 0 ? 'stored' : 'ignored' };
+}
+
+/**
+ * A receipt for one part of a long SMS (SPEC §7: "a long message is delivered when all its parts
+ * are, failed when any part fails"). Undefined when the id is not a part: a whole message.
+ */
+async function receiptForPart(
+  ctx: AppContext,
+  channel: InboundChannel,
+  ev: InboundReceiptEvent,
+  published: DomainEvent[],
+): Promise<InboundOutcome | undefined> {
+  if (ev.status === 'read') return undefined;
+  return ctx.store.db.transaction().execute(async (trx) => {
+    const part = await trx
+      .updateTable('message_parts')
+      .set({
+        status: ev.status as 'delivered' | 'failed',
+        failure_reason: ev.status === 'failed' ? (ev.failureReason?.slice(0, 500) ?? 'failed') : null,
+      })
+      .where('project_id', '=', channel.projectId)
+      .where('channel_id', '=', channel.id)
+      .where('platform_message_id', '=', ev.platformMessageId)
+      .where('status', '=', 'sent')
+      .returning('message_id')
+      .executeTakeFirst();
+    if (!part) {
+      const known = await trx
+        .selectFrom('message_parts')
+        .select('message_id')
+        .where('project_id', '=', channel.projectId)
+        .where('channel_id', '=', channel.id)
+        .where('platform_message_id', '=', ev.platformMessageId)
+        .executeTakeFirst();
+      return known ? { kind: 'receipt' as const, outcome: 'ignored' as const } : undefined;
+    }
+    const parts = await trx
+      .selectFrom('message_parts')
+      .select(['status', 'failure_reason'])
+      .where('project_id', '=', channel.projectId)
+      .where('message_id', '=', part.message_id)
+      .execute();
+    const failed = parts.find((p) => p.status === 'failed');
+    const status = failed ? 'failed' : parts.every((p) => p.status === 'delivered') ? 'delivered' : undefined;
+    if (!status) return { kind: 'receipt' as const, outcome: 'stored' as const };
+    const rows = await trx
+      .updateTable('messages')
+      .set({
+        status,
+        ...(failed ? { failure_reason: failed.failure_reason ?? 'failed' } : {}),
+        updated_at: ctx.clock(),
+      })
+      .where('project_id', '=', channel.projectId)
+      .where('id', '=', part.message_id)
+      .where('status', 'in', MOVES_FROM[status])
+      .returning(['id', 'dialog_id'])
+      .execute();
+    for (const r of rows) {
+      published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
+    }
+    return { kind: 'receipt' as const, outcome: 'stored' as const };
+  });
 }
 
 async function watermark(

@@ -2,6 +2,7 @@ import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { initialSchema } from './migrations/001_initial.js';
 import { searchIndexes } from './migrations/002_search.js';
 import { oneOpenDialogPerIdentity } from './migrations/003_one_open_dialog.js';
+import { outbound } from './migrations/004_outbound.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -10,6 +11,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['001_initial', initialSchema],
   ['002_search', searchIndexes],
   ['003_one_open_dialog', oneOpenDialogPerIdentity],
+  ['004_outbound', outbound],
 ];
 
 class StaticProvider implements MigrationProvider {

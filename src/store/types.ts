@@ -199,6 +199,15 @@ export interface OutboxTable {
   created_at: number;
   updated_at: number;
 }
+export interface MessagePartsTable {
+  project_id: number;
+  channel_id: number;
+  platform_message_id: string;
+  message_id: number;
+  seq: number;
+  status: 'sent' | 'delivered' | 'failed';
+  failure_reason: string | null;
+}
 export interface AuditLogTable {
   project_id: number;
   id: Generated<number>;
@@ -229,6 +238,7 @@ export interface Database {
   messages: MessagesTable;
   inbound_events: InboundEventsTable;
   outbox: OutboxTable;
+  message_parts: MessagePartsTable;
   audit_log: AuditLogTable;
 }
 

@@ -1,5 +1,7 @@
 import { sortKey } from '../core/log-query.js';
+import { sealCredentials } from '../store/channels.js';
 import type { Store } from '../store/open.js';
+import { TEST_SECRET } from './harness.js';
 import type { AttributionColumns, AuthorType, ChannelType, DialogStatus, MessageStatus } from '../store/types.js';
 
 /**
@@ -252,4 +254,35 @@ export async function insertDialog(store: Store, f: DialogFixture): Promise<Inse
   }
 
   return { id: dialog.id, channelId, clientId: client.id, identityId: identity.id, messageIds };
+}
+
+/** A channel with sealed credentials, as channel set-up stores it (without the platform calls). */
+export async function insertSealedChannel(
+  store: Store,
+  projectId: number,
+  type: ChannelType | 'sms-http',
+  credentials: object,
+  opts: { webhookSecret?: string | null; config?: object; name?: string } = {},
+) {
+  const now = Date.now();
+  const { id } = await store.db
+    .insertInto('channels')
+    .values({
+      project_id: projectId,
+      type,
+      name: opts.name ?? `${type} ${++seq}`,
+      webhook_secret: opts.webhookSecret ?? null,
+      config: JSON.stringify(opts.config ?? {}),
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await store.db
+    .updateTable('channels')
+    .set({ credentials: sealCredentials(TEST_SECRET, projectId, id, credentials) })
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .execute();
+  return id;
 }

@@ -153,4 +153,30 @@ export class GraphApi {
       },
     });
   }
+
+  /**
+   * The Send API (https://developers.facebook.com/docs/messenger-platform/reference/send-api/):
+   * POST /{page-id}/messages {recipient:{id}, messaging_type, message:{text}} → {recipient_id,
+   * message_id}. Inside the 24-hour window messaging_type is RESPONSE; after it, MESSAGE_TAG with
+   * tag HUMAN_AGENT (a person answering, up to 7 days after the person's last message).
+   */
+  sendText(
+    pageId: string,
+    params: { psid: string; text: string; tag?: 'HUMAN_AGENT' | undefined },
+  ): Promise<{ recipient_id: string; message_id: string }> {
+    return this.request<{ recipient_id: string; message_id: string }>('POST', [pageId, 'messages'], {
+      body: {
+        recipient: { id: params.psid },
+        messaging_type: params.tag ? 'MESSAGE_TAG' : 'RESPONSE',
+        ...(params.tag ? { tag: params.tag } : {}),
+        message: { text: params.text },
+      },
+    });
+  }
 }
+
+/** Send API: "text must be UTF-8 and has a 2000 character limit". */
+export const MESSENGER_MAX_TEXT = 2000;
+/** The standard messaging window and the HUMAN_AGENT tag's (Messenger Platform "Message Tags"). */
+export const MESSENGER_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const MESSENGER_HUMAN_AGENT_MS = 7 * 24 * 60 * 60 * 1000;

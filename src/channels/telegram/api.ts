@@ -56,6 +56,18 @@ export interface SetWebhookParams {
 export const TELEGRAM_BOT_TOKEN = /^\d{1,20}:[A-Za-z0-9_-]{35}$/;
 /** setWebhook: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and - are allowed." */
 export const TELEGRAM_SECRET_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+/** https://core.telegram.org/bots/api#sendmessage (the parameters we use). */
+export interface SendMessageParams {
+  chat_id: number | string;
+  text: string;
+  /** Plain text: no parse_mode, so nothing a manager types is read as markup. */
+  link_preview_options?: { is_disabled?: boolean };
+  protect_content?: boolean;
+}
+
+/** "Text of the message to be sent, 1-4096 characters after entities parsing". */
+export const TELEGRAM_MAX_TEXT = 4096;
+
 /**
  * The updates the inbound pipeline handles: messages (with /start deep links), edits, and
  * my_chat_member (a user blocking or unblocking the bot).
@@ -131,5 +143,10 @@ export class TelegramApi {
 
   getWebhookInfo(): Promise<TelegramWebhookInfo> {
     return this.call<TelegramWebhookInfo>('getWebhookInfo');
+  }
+
+  /** "sendMessage": text of 1–4096 characters; answers the sent Message (we keep its message_id). */
+  sendMessage(params: SendMessageParams): Promise<{ message_id: number; chat: { id: number } }> {
+    return this.call<{ message_id: number; chat: { id: number } }>('sendMessage', params);
   }
 }

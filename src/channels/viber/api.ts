@@ -145,4 +145,25 @@ export class ViberApi {
   getAccountInfo(): Promise<ViberAccountInfo> {
     return this.call<ViberAccountInfo>('get_account_info', {});
   }
+
+  /**
+   * "Send Message" (send_message) with a text message: receiver, type "text", text, and the
+   * sender's name (max 28 characters). Answers the message_token (a decimal string here).
+   */
+  sendText(params: { receiver: string; text: string; senderName: string; trackingData?: string }): Promise<{
+    message_token: string;
+  }> {
+    return this.call<{ message_token: string }>('send_message', {
+      receiver: params.receiver,
+      min_api_version: 1,
+      sender: { name: params.senderName.slice(0, VIBER_MAX_SENDER_NAME) },
+      ...(params.trackingData ? { tracking_data: params.trackingData } : {}),
+      type: 'text',
+      text: params.text,
+    });
+  }
 }
+
+/** "Send Message": sender.name "Max 28 characters"; a text message "Max length 7,000 characters". */
+export const VIBER_MAX_SENDER_NAME = 28;
+export const VIBER_MAX_TEXT = 7000;

@@ -10,8 +10,10 @@ import {
 import { getDialog } from '../../services/get-dialog.js';
 import { listLog } from '../../services/list-log.js';
 import { listMessages, MessagesQuery } from '../../services/list-messages.js';
+import { ReplyInput, replyToDialog, StartDialogInput, startDialog } from '../../services/send-reply.js';
 import type { RouteModule } from '../app.js';
 import { ProjectItemParams, ProjectParams } from '../route.js';
+import { z } from 'zod';
 import { DialogSchema, MessageSchema, page } from '../schemas.js';
 
 export const dialogRoutes: RouteModule = ({ route }) => {
@@ -47,6 +49,32 @@ export const dialogRoutes: RouteModule = ({ route }) => {
     query: MessagesQuery,
     response: page(MessageSchema),
     handler: async ({ ctx, params, query }) => listMessages(ctx, params.id, query),
+  });
+  route({
+    method: 'POST',
+    url: base,
+    summary:
+      'Start a dialog: SMS to any number from one of the channel’s numbers; a messenger to someone who wrote to it before. A client with an open dialog on the channel gets the message there.',
+    tags: ['dialogs'],
+    auth: 'project',
+    params: ProjectParams,
+    body: StartDialogInput,
+    status: 201,
+    response: z.object({ created: z.boolean(), dialog: DialogSchema, message: MessageSchema }),
+    handler: async ({ ctx, body }) => startDialog(ctx, body),
+  });
+  route({
+    method: 'POST',
+    url: `${base}/:id/reply`,
+    summary:
+      'Answer the client: the message is queued (status "queued") and delivered by the outbox; an unassigned dialog is taken by the user who answers',
+    tags: ['dialogs'],
+    auth: 'project',
+    params: ProjectItemParams,
+    body: ReplyInput,
+    status: 201,
+    response: MessageSchema,
+    handler: async ({ ctx, params, body }) => replyToDialog(ctx, params.id, body),
   });
   route({
     method: 'POST',
