@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
+import { SenderRegistry } from '../channels/senders.js';
 import { buildApp } from '../http/app.js';
+import { OutboxWorker } from '../services/outbox-worker.js';
 import { migrate } from '../store/migrate.js';
 import { openStore } from '../store/open.js';
 import { resolveSecretKey } from './secret.js';
@@ -9,8 +11,11 @@ export async function startServer(config: Config) {
   const secretKey = resolveSecretKey(config);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, exclusive: true });
   await migrate(store);
-  const { fastify } = await buildApp({ config: { ...config, secretKey }, store });
+  const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store });
   await fastify.listen({ port: config.port, host: config.host });
+  // Replies queued before a crash or restart go out now; new ones as they are queued.
+  const worker = new OutboxWorker(app, new SenderRegistry(app));
+  worker.start();
   fastify.log.info(
     {
       store: store.dialect,
@@ -35,10 +40,11 @@ export async function startServer(config: Config) {
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
     await fastify.close();
+    await worker.stop();
     await store.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  return { fastify, store };
+  return { fastify, store, worker };
 }
