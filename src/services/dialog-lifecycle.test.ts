@@ -176,3 +176,18 @@ forEachStore('dialog lifecycle', (env) => {
     );
   });
 });
+
+forEachStore('dialog lifecycle events', (env) => {
+  test('take, close and reopen each tell the workspaces (dialog.updated after the commit)', async () => {
+    const projectId = await createProject(env.ts.store);
+    const anna = await createUser(env.ts.store, projectId, 'manager', 'Anna Nowak');
+    const c = projectContext(env.ts.store, projectId, { type: 'user', id: anna.id, name: anna.name, role: 'manager' });
+    const events: unknown[] = [];
+    c.bus.subscribe((e) => events.push(e));
+    const id = await newDialog(env.ts.store, projectId, 9001);
+    await assignDialog(c, id, { managerId: anna.id });
+    await closeDialog(c, id, {});
+    await reopenDialog(c, id);
+    assert.deepEqual(events, Array(3).fill({ type: 'dialog.updated', projectId, dialogId: id }));
+  });
+});

@@ -33,7 +33,9 @@ function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string)
   throw new ForbiddenError(`Only the responsible manager or a supervisor can ${verb} this dialog`);
 }
 
+/** After the commit: tell the workspaces, then answer the dialog as it is now. */
 async function reload(ctx: ProjectContext, id: number) {
+  ctx.bus.publish({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: id });
   return dialogDto(await loadVisibleDialog(ctx, id));
 }
 
