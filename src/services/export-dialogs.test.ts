@@ -338,7 +338,8 @@ forEachStore('export of the Message log', (env) => {
     assert.equal(row.status, 'closed');
     assert.equal(row.channel, 'telegram');
     assert.equal(row.channel_account, 'Telegram: "Sklep"; @bot, główny');
-    assert.equal(row.client_messenger_id, 'zazolc_gesla');
+    assert.match(row.client_messenger_id ?? '', /^fixture-\d+-\d+$/, 'the client’s id on the platform');
+    assert.equal(row.client_handle, 'zazolc_gesla');
     assert.equal(row.client_phone, '');
     assert.equal(row.manager, 'Anna Kowalska');
     assert.equal(row.closed_by, 'Anna Kowalska');
@@ -364,7 +365,8 @@ forEachStore('export of the Message log', (env) => {
     assert.equal(sms.created_at, '2026-07-15T12:00:00+02:00', 'summer time in Warsaw');
     assert.equal(sms.channel_account, "'=SMS bramka", 'a channel name is a cell like any other');
     assert.equal(sms.client_phone, "'+48600100200", 'phones are neutralised too (policy in core/csv.ts)');
-    assert.equal(sms.client_messenger_id, '');
+    assert.equal(sms.client_messenger_id, '', 'SMS clients are identified by client_phone');
+    assert.equal(sms.client_handle, '');
     assert.equal(csv.rows.find((r) => Number(r.id) === d.onlyB)!.created_at, '2026-03-29T01:30:00+01:00');
     assert.equal(csv.rows.find((r) => Number(r.id) === d.transferred)!.created_at, '2026-03-29T03:30:00+02:00');
     const unanswered = csv.rows.find((r) => Number(r.id) === d.unanswered)!;

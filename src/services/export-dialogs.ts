@@ -52,10 +52,11 @@ export const MESSAGE_BATCH = 4000;
 const COPY_MAX_CHANNELS = 200;
 
 /**
- * dialogs.csv header (English snake_case). `client_messenger_id` is the messenger handle
- * (@username) the log shows; platform-internal ids (PSID, Viber id) are not exported: they mean
- * nothing to a reader, spreadsheets round 16-digit ones, and reading them cost a random lookup per
- * row (~35% of the export on PostgreSQL). `client_id` groups a client's dialogs instead.
+ * dialogs.csv header (English snake_case). `client_messenger_id` is the client's id on the
+ * messenger (Telegram user id, Viber id, Messenger PSID: what a CRM matches on, SPEC §4.6 "client
+ * phone / messenger id"), `client_handle` the public handle the log shows (a Telegram @username);
+ * both empty for SMS, where `client_phone` identifies the client. The id is denormalised onto the
+ * dialog (migration 005), so no row needs a join.
  */
 export const DIALOG_COLUMNS = [
   'id',
@@ -68,6 +69,7 @@ export const DIALOG_COLUMNS = [
   'client_name',
   'client_phone',
   'client_messenger_id',
+  'client_handle',
   'manager',
   'closed_by',
   'close_reason',
@@ -237,6 +239,7 @@ const DIALOG_SELECT = [
   'dialogs.client_name',
   'dialogs.client_phone',
   'dialogs.client_handle',
+  'dialogs.client_external_id',
   'dialogs.manager_name',
   'dialogs.closed_by_name',
   'dialogs.close_reason',
@@ -268,6 +271,7 @@ type DialogTuple = [
   clientName: string,
   clientPhone: string | null,
   clientHandle: string | null,
+  clientExternalId: string | null,
   managerName: string | null,
   closedByName: string | null,
   closeReason: string | null,
@@ -278,7 +282,7 @@ type DialogTuple = [
   firstResponseSeconds: number | null,
   ...attribution: (string | null)[],
 ];
-const ATTRIBUTION_FROM = 19;
+const ATTRIBUTION_FROM = 20;
 const ATTRIBUTION_COUNT = 10;
 
 async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
@@ -303,9 +307,10 @@ async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
       cells[6] = r[7];
       cells[7] = r[8];
       cells[8] = r[9];
-      cells[9] = channelType === 'sms' ? null : r[10];
-      for (let i = 11; i <= 18; i++) cells[i - 1] = r[i];
-      for (let i = 0; i < ATTRIBUTION_COUNT; i++) cells[18 + i] = r[ATTRIBUTION_FROM + i];
+      cells[9] = channelType === 'sms' ? null : r[11];
+      cells[10] = channelType === 'sms' ? null : r[10];
+      for (let i = 12; i <= 19; i++) cells[i - 1] = r[i];
+      for (let i = 0; i < ATTRIBUTION_COUNT; i++) cells[19 + i] = r[ATTRIBUTION_FROM + i];
       out.add(csvRecord(cells, delimiter));
     }
     const data = out.take();
@@ -349,6 +354,7 @@ function pgDialogColumns(channelNames: Map<number, string>) {
     sql.raw('dialogs.client_id'),
     pgText('dialogs.client_name'),
     pgText('dialogs.client_phone'),
+    pgText(`(CASE WHEN dialogs.channel_type = 'sms' THEN NULL ELSE dialogs.client_external_id END)`),
     pgText(`(CASE WHEN dialogs.channel_type = 'sms' THEN NULL ELSE dialogs.client_handle END)`),
     pgText('dialogs.manager_name'),
     pgText('dialogs.closed_by_name'),

@@ -213,6 +213,7 @@ async function conversationEvent(
         client_name: name,
         client_phone: phone,
         client_handle: handle,
+        client_external_id: identity.external_id,
         search_text: searchText,
         status: 'new',
         manager_id: null,

@@ -155,6 +155,7 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
           client_name: client.name,
           client_phone: client.phone,
           client_handle: identity.handle,
+          client_external_id: identity.external_id,
           search_text: [client.name, client.phone, identity.handle].filter(Boolean).join(' ').toLowerCase(),
           status: me === null ? 'new' : 'open',
           manager_id: me,

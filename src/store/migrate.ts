@@ -3,6 +3,7 @@ import { initialSchema } from './migrations/001_initial.js';
 import { searchIndexes } from './migrations/002_search.js';
 import { oneOpenDialogPerIdentity } from './migrations/003_one_open_dialog.js';
 import { outbound } from './migrations/004_outbound.js';
+import { clientExternalId } from './migrations/005_client_external_id.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -12,6 +13,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['002_search', searchIndexes],
   ['003_one_open_dialog', oneOpenDialogPerIdentity],
   ['004_outbound', outbound],
+  ['005_client_external_id', clientExternalId],
 ];
 
 class StaticProvider implements MigrationProvider {

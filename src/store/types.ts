@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely';
+import type { ColumnType, Generated, Kysely } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -126,6 +126,8 @@ export interface DialogsTable extends AttributionColumns {
   client_name: string;
   client_phone: string | null;
   client_handle: string | null;
+  /** The client's id on the platform (migration 005); optional on insert for old writers. */
+  client_external_id: ColumnType<string | null, string | null | undefined, string | null>;
   search_text: string;
   status: DialogStatus;
   manager_id: number | null;

@@ -119,8 +119,18 @@ export async function insertDialog(store: Store, f: DialogFixture): Promise<Inse
   const now = f.createdAt;
   let client = f.sameClientAs ? { id: f.sameClientAs.clientId } : undefined;
   let identity = f.sameClientAs ? { id: f.sameClientAs.identityId } : undefined;
+  let externalId: string | null = null;
+  if (identity) {
+    const row = await store.db
+      .selectFrom('client_identities')
+      .select('external_id')
+      .where('project_id', '=', f.projectId)
+      .where('id', '=', identity.id)
+      .executeTakeFirst();
+    externalId = row?.external_id ?? null;
+  }
   if (!client || !identity) {
-    const externalId = channelType === 'sms' && f.clientPhone ? f.clientPhone : `fixture-${++seq}-${Date.now()}`;
+    externalId = channelType === 'sms' && f.clientPhone ? f.clientPhone : `fixture-${++seq}-${Date.now()}`;
     client = await store.db
       .insertInto('clients')
       .values({
@@ -178,6 +188,7 @@ export async function insertDialog(store: Store, f: DialogFixture): Promise<Inse
       client_name: f.clientName,
       client_phone: f.clientPhone ?? null,
       client_handle: f.clientHandle ?? null,
+      client_external_id: externalId,
       search_text: [f.clientName, f.clientPhone, f.clientHandle].filter(Boolean).join(' ').toLowerCase(),
       status: f.status,
       manager_id: managerId,
