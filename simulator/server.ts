@@ -4,6 +4,7 @@
 //   TELEGRAM_API_URL = urls.telegram  → <base>/bot<token>/<method>
 //   VIBER_API_URL    = urls.viber     → <base>/<endpoint>            (like https://chatapi.viber.com/pa)
 //   GRAPH_API_URL    = urls.graph     → <base>/<node>/<edge>         (like https://graph.facebook.com/v21.0)
+//   sms-http sendUrl = urls.smsGateway + '/send'                    (docs/SMS-GATEWAY.md)
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerControlRoutes } from './control.js';
 import { MessengerSim } from './messenger.js';
@@ -15,6 +16,7 @@ import {
   type RetryPolicy,
   Runtime,
 } from './runtime.js';
+import { SmsGatewaySim } from './sms-gateway.js';
 import { Smsc, type SmscOptions } from './smsc.js';
 import { TelegramSim } from './telegram.js';
 import { ViberSim } from './viber.js';
@@ -31,17 +33,19 @@ export interface SimulatorOptions {
   telegramRetry?: Partial<RetryPolicy>;
   viberRetry?: Partial<RetryPolicy>;
   messengerRetry?: Partial<RetryPolicy>;
+  smsGatewayRetry?: Partial<RetryPolicy>;
   smsc?: Partial<SmscOptions>;
   /** serve the HTTP control API under /_sim (the standalone CLI turns it on) */
   control?: boolean;
 }
 
 export interface Simulator {
-  urls: { telegram: string; viber: string; graph: string; control: string };
+  urls: { telegram: string; viber: string; graph: string; smsGateway: string; control: string };
   smpp: { host: string; port: number };
   telegram: TelegramSim;
   viber: ViberSim;
   messenger: MessengerSim;
+  smsGateway: SmsGatewaySim;
   smsc: Smsc;
   close(): Promise<void>;
 }
@@ -55,6 +59,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const telegram = new TelegramSim(rt, { ...retry, ...opts.telegramRetry });
   const viber = new ViberSim(rt, { ...retry, ...opts.viberRetry });
   const messenger = new MessengerSim(rt, { ...retry, ...opts.messengerRetry });
+  const smsGateway = new SmsGatewaySim(rt, { ...retry, ...opts.smsGatewayRetry });
   const smsc = new Smsc(rt, {
     enquireLinkIntervalMs: 30_000,
     responseTimeoutMs: 10_000,
@@ -69,6 +74,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   mount(app, '/telegram', (r) => telegram.handle(r));
   mount(app, '/viber/pa', (r) => viber.handle(r));
   mount(app, '/graph', (r) => messenger.handle(r));
+  mount(app, '/sms-gateway', (r) => smsGateway.handle(r));
   let self: Simulator | undefined;
   if (opts.control) registerControlRoutes(app, () => self!);
 
@@ -88,12 +94,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       telegram: `${base}/telegram`,
       viber: `${base}/viber/pa`,
       graph: `${base}/graph/${GRAPH_VERSION}`,
+      smsGateway: `${base}/sms-gateway`,
       control: `${base}/_sim`,
     },
     smpp: smppAddress,
     telegram,
     viber,
     messenger,
+    smsGateway,
     smsc,
     async close() {
       rt.close();
@@ -104,7 +112,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   return sim;
 }
 
-function mount(app: FastifyInstance, prefix: string, handle: (req: ApiRequest) => Promise<ApiResponse>): void {
+function mount(
+  app: FastifyInstance,
+  prefix: string,
+  // raw: the exact bytes, for a platform that signs or verifies them (the SMS gateway)
+  handle: (req: ApiRequest & { raw: Buffer | undefined }) => Promise<ApiResponse>,
+): void {
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: `${prefix}/*`,
@@ -124,6 +137,7 @@ function mount(app: FastifyInstance, prefix: string, handle: (req: ApiRequest) =
           segments,
           parsed: parseParams(request.headers['content-type'], raw, query),
           headers: request.headers,
+          raw,
         });
       } catch (e) {
         res = { status: 500, body: String((e as Error).message), headers: { 'content-type': 'text/plain' } };

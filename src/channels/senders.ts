@@ -2,6 +2,7 @@ import type { AppContext } from '../services/context.js';
 import { type ChannelRow, openCredentials } from '../store/channels.js';
 import { MessengerSender } from './messenger/sender.js';
 import type { ChannelSender } from './outbound.js';
+import { SmsGatewaySender } from './sms-http/api.js';
 import { TelegramSender } from './telegram/sender.js';
 import { ViberSender } from './viber/sender.js';
 
@@ -54,6 +55,12 @@ export class SenderRegistry {
           accessToken: String(creds.pageAccessToken),
           appSecret: String(creds.appSecret),
           pageId: String(creds.pageId),
+          clock: this.#ctx.clock,
+        });
+      case 'sms-http':
+        return new SmsGatewaySender({
+          sendUrl: String(creds.sendUrl),
+          secret: String(creds.secret),
           clock: this.#ctx.clock,
         });
       default:

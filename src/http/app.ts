@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { numberRoutes } from './routes/numbers.js';
 import { userRoutes } from './routes/users.js';
 import { messengerWebhookRoutes } from './webhooks/messenger.js';
+import { smsWebhookRoutes } from './webhooks/sms.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
 import { viberWebhookRoutes } from './webhooks/viber.js';
 
@@ -49,6 +50,7 @@ const MODULES: RouteModule[] = [
   telegramWebhookRoutes,
   viberWebhookRoutes,
   messengerWebhookRoutes,
+  smsWebhookRoutes,
 ];
 
 export interface BuildAppOptions {

@@ -397,8 +397,8 @@ forEachStore('channel set-up', (env) => {
       type: 'sms-http',
       credentials: { sendUrl: `${publicUrl}/send?apikey=klucz-tajny-123456`, secret: 'wspolny-sekret-0123456789' },
     });
-    // The HTTP gateway callback route is not built yet: no URL is advertised.
-    assert.equal(view.webhookUrl, null);
+    // The admin copies it into the gateway (docs/SMS-GATEWAY.md).
+    assert.equal(view.webhookUrl, `${publicUrl}/webhooks/sms/${view.id}`);
     assert.equal(view.credentials?.sendUrl, `${publicUrl}/send?apikey=••••3456`);
     assert.equal(view.credentials?.secret, '••••6789');
     assert.ok(!JSON.stringify(view).includes('klucz-tajny'));

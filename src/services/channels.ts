@@ -339,8 +339,8 @@ function parseInput<T extends z.ZodType>(schema: T, value: unknown, prefix: stri
 }
 
 export function webhookUrl(ctx: Pick<ProjectContext, 'config'>, type: string, id: number): string | null {
-  // SMPP needs no webhook; the HTTP SMS gateway's callback route is not built yet.
-  if (type === 'sms' || type === 'sms-http') return null;
+  // SMPP needs no webhook: we call the SMSC. The HTTP SMS gateway calls /webhooks/sms/{id}.
+  if (type === 'sms') return null;
   return `${ctx.config.publicUrl}/webhooks/${type === 'sms-http' ? 'sms' : type}/${id}`;
 }
 

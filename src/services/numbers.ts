@@ -286,3 +286,31 @@ export async function deleteNumber(ctx: ProjectContext, id: number): Promise<voi
     await audit(ctx, trx, 'number.delete', { type: 'number', id }, { e164: row.e164, channelId: row.channel_id });
   });
 }
+
+/**
+ * Whether an SMS sent to `e164` may come in on a channel (SPEC R6): a number that is outbound-only
+ * (its override, else the project's prefixes) or has SMS switched off refuses inbound. A number of
+ * this channel gives the dialog its `numberId`, so replies go out from it; a number we do not know
+ * is accepted without one, unless the prefixes make it outbound-only. Pass `prefixes` when checking
+ * many messages of one project.
+ */
+export async function resolveInboundNumber(
+  ctx: AppContext,
+  projectId: number,
+  channelId: number,
+  e164: string,
+  prefixes?: readonly string[],
+): Promise<{ ok: true; numberId: number | undefined } | { ok: false; message: string }> {
+  const number = await ctx.store.db
+    .selectFrom('numbers')
+    .select(['id', 'channel_id', 'e164', 'sms_enabled', 'outbound_only'])
+    .where('project_id', '=', projectId)
+    .where('e164', '=', e164)
+    .executeTakeFirst();
+  const list = prefixes ?? (await outboundOnlyPrefixes(ctx, projectId));
+  if (number && number.sms_enabled !== 1) return { ok: false, message: `SMS is disabled for the number ${e164}` };
+  if (number ? numberIsOutboundOnly(number, list) : isOutboundOnly(e164, list)) {
+    return { ok: false, message: `${e164} is an outbound-only number: it cannot receive SMS` };
+  }
+  return { ok: true, numberId: number && number.channel_id === channelId ? number.id : undefined };
+}

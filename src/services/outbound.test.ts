@@ -424,4 +424,90 @@ forEachStore('outbound replies', (env) => {
       assert.equal(long.status, 400);
     });
   });
+
+  describe('SMS over the HTTP gateway', () => {
+    const GW_SECRET = 'gateway-shared-secret-0123456789';
+    let channelId: number;
+    let numberId: number;
+    let outboundOnlyId: number;
+
+    before(async () => {
+      channelId = await insertSealedChannel(store(), projectId, 'sms-http', {
+        sendUrl: `${sim.urls.smsGateway}/send`,
+        secret: GW_SECRET,
+      });
+      sim.smsGateway.configure({ secret: GW_SECRET, webhookUrl: `${base}/webhooks/sms/${channelId}`, receipts: null });
+      const add = async (e164: string) =>
+        (
+          await store()
+            .db.insertInto('numbers')
+            .values({
+              project_id: projectId,
+              channel_id: channelId,
+              e164,
+              sms_enabled: 1,
+              outbound_only: null,
+              created_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+      numberId = await add('+48221234567');
+      outboundOnlyId = await add('+48799100200');
+    });
+
+    test('start a dialog by SMS: a national number normalised, sent from the number, then delivered', async () => {
+      const r = await api('POST', '/dialogs', {
+        channelId,
+        to: '601 234 567',
+        text: 'Zamówienie gotowe do odbioru',
+        numberId,
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.dialog.client.phone, '+48601234567');
+      assert.equal(r.body.dialog.canReply, true);
+      await worker.drain();
+      const sent = sim.smsGateway.sent().at(-1);
+      assert.ok(sent);
+      assert.deepEqual(
+        [sent.to, sent.from, sent.fromType, sent.text, sent.encoding],
+        ['+48601234567', '+48221234567', 'number', 'Zamówienie gotowe do odbioru', 'ucs2'],
+      );
+      const m = await message(r.body.message.id);
+      assert.equal(m.status, 'sent');
+      assert.equal(m.platform_message_id, sent.messageId);
+      await sim.smsGateway.delivered(sent.messageId);
+      assert.equal((await message(m.id)).status, 'delivered');
+    });
+
+    test('an outbound-only number sends as "SMS" and the dialog says the client cannot reply (R6)', async () => {
+      const r = await api('POST', '/dialogs', {
+        channelId,
+        to: '+48 602 000 111',
+        text: 'Przypomnienie o wizycie',
+        numberId: outboundOnlyId,
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.dialog.canReply, false);
+      assert.equal(r.body.dialog.senderLabel, 'SMS');
+      await worker.drain();
+      const sent = sim.smsGateway.sent().at(-1);
+      assert.deepEqual([sent?.to, sent?.from, sent?.fromType], ['+48602000111', 'SMS', 'alphanumeric']);
+    });
+
+    test('the gateway refuses the number: failed as invalid_number; a bad number is refused before queuing', async () => {
+      sim.smsGateway.failNext({ kind: 'invalidNumber' });
+      const r = await api('POST', '/dialogs', { channelId, to: '+48 603 000 222', text: 'Test' });
+      await worker.drain();
+      const m = await message(r.body.message.id);
+      assert.equal(m.status, 'failed');
+      assert.match(m.failure_reason ?? '', /^invalid_number/);
+      const bad = await api('POST', '/dialogs', { channelId, to: '123', text: 'Test' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.fields[0].field, 'body.to');
+      const tooLong = await api('POST', '/dialogs', { channelId, to: '+48603000222', text: 'ż'.repeat(671) });
+      assert.equal(tooLong.status, 400);
+      assert.match(tooLong.body.error.message, /11 SMS parts/);
+    });
+  });
 });
