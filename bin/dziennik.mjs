@@ -20,7 +20,10 @@ function newestSource(dir) {
 
 let useBuilt = false;
 try {
-  useBuilt = fs.statSync(path.join(root, 'dist', '.tsbuildinfo')).mtimeMs >= newestSource(path.join(root, 'src'));
+  // The build info alone is not proof: `tsc --noEmit` with the build config writes it and nothing else.
+  useBuilt =
+    fs.existsSync(built) &&
+    fs.statSync(path.join(root, 'dist', '.tsbuildinfo')).mtimeMs >= newestSource(path.join(root, 'src'));
 } catch {
   useBuilt = false;
 }

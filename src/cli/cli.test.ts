@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { buildTestApp, forEachStore } from '../testing/harness.js';
+import { BIN, cliEnv, exited, ROOT, startServerProcess as startServer } from '../testing/server-process.js';
 
 /** The `dziennik` command as an operator runs it: a real process, its exit code and its output. */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/dziennik.mjs');
-
-/** A clean environment: nothing of the test runner's (TEST_DATABASE_URL, NODE_OPTIONS...) leaks in. */
-function cliEnv(vars: Record<string, string>): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    LOG_LEVEL: 'silent',
-    ...vars,
-  };
-}
 
 interface Result {
   code: number | null;
@@ -183,35 +170,6 @@ test('a bad variable stops the command with a message naming it', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** Starts `dziennik start` and resolves with its port once it listens. */
-function startServer(env: Record<string, string>): { child: ChildProcess; listening: Promise<number> } {
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listening = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in time:\n${out}`)), 20_000);
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /listening at http:\/\/[^:]+:(\d+)/i.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, listening };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 test('a second `start` on the same DATA_DIR refuses with a clear message; the first keeps serving', async () => {
   const dir = tempDir();

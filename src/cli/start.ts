@@ -12,25 +12,9 @@ export async function startServer(config: Config) {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, exclusive: true });
   await migrate(store);
   const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store });
-  await fastify.listen({ port: config.port, host: config.host });
-  // Replies queued before a crash or restart go out now; new ones as they are queued.
+  // Replies are delivered by the outbox worker (started once the server listens).
   const worker = new OutboxWorker(app, new SenderRegistry(app));
-  worker.start();
-  fastify.log.info(
-    {
-      store: store.dialect,
-      dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined,
-      publicUrl: config.publicUrl,
-    },
-    'dziennik is listening',
-  );
-  const users = await store.db.selectFrom('users').select('id').limit(1).execute();
-  if (users.length === 0) {
-    process.stderr.write(
-      '\nNo accounts yet. Create the first admin (the password is read from standard input):\n' +
-        '  npm run dziennik -- create-admin --email you@example.com --project "My company"\n\n',
-    );
-  }
+  // The signal handlers come first: a SIGTERM during start-up also shuts down cleanly.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -46,5 +30,23 @@ export async function startServer(config: Config) {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  await fastify.listen({ port: config.port, host: config.host });
+  // Replies queued before a crash or restart go out now; new ones as they are queued.
+  if (!stopping) worker.start();
+  fastify.log.info(
+    {
+      store: store.dialect,
+      dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined,
+      publicUrl: config.publicUrl,
+    },
+    'dziennik is listening',
+  );
+  const users = await store.db.selectFrom('users').select('id').limit(1).execute();
+  if (users.length === 0) {
+    process.stderr.write(
+      '\nNo accounts yet. Create the first admin (the password is read from standard input):\n' +
+        '  npm run dziennik -- create-admin --email you@example.com --project "My company"\n\n',
+    );
+  }
   return { fastify, store, worker };
 }
