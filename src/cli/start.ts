@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { SenderRegistry } from '../channels/senders.js';
+import { SmppChannels } from '../channels/sms/smpp-runtime.js';
 import { buildApp } from '../http/app.js';
 import { OutboxWorker } from '../services/outbox-worker.js';
 import { migrate } from '../store/migrate.js';
@@ -12,8 +13,14 @@ export async function startServer(config: Config) {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, exclusive: true });
   await migrate(store);
   const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store });
-  // Replies are delivered by the outbox worker (started once the server listens).
-  const worker = new OutboxWorker(app, new SenderRegistry(app));
+  // Replies are delivered by the outbox worker; SMS over SMPP through one session per channel
+  // (both started once the server listens; a changed channel reconnects its session).
+  const smpp = new SmppChannels(app);
+  const worker = new OutboxWorker(app, new SenderRegistry(app, { smpp }));
+  app.bus.subscribe((e) => {
+    if (e.type === 'channel.changed')
+      void smpp.reload(e.channelId).catch((err) => app.log.error({ err }, 'smpp reload'));
+  });
   // The signal handlers come first: a SIGTERM during start-up also shuts down cleanly.
   let stopping = false;
   const stop = async (signal: string) => {
@@ -25,6 +32,7 @@ export async function startServer(config: Config) {
     timer.unref();
     await fastify.close();
     await worker.stop();
+    await smpp.close();
     await store.close();
     process.exit(0);
   };
@@ -32,7 +40,10 @@ export async function startServer(config: Config) {
   process.on('SIGINT', () => void stop('SIGINT'));
   await fastify.listen({ port: config.port, host: config.host });
   // Replies queued before a crash or restart go out now; new ones as they are queued.
-  if (!stopping) worker.start();
+  if (!stopping) {
+    worker.start();
+    await smpp.start();
+  }
   fastify.log.info(
     {
       store: store.dialect,
@@ -48,5 +59,5 @@ export async function startServer(config: Config) {
         '  npm run dziennik -- create-admin --email you@example.com --project "My company"\n\n',
     );
   }
-  return { fastify, store, worker };
+  return { fastify, store, worker, smpp };
 }

@@ -7,7 +7,9 @@ export type DomainEvent =
   | { type: 'dialog.created' | 'dialog.updated'; projectId: number; dialogId: number }
   | { type: 'message.created' | 'message.status'; projectId: number; dialogId: number; messageId: number }
   /** Internal: outbox rows are due now (wakes the outbox workers; not sent to browsers). */
-  | { type: 'outbox.pending'; projectId: number };
+  | { type: 'outbox.pending'; projectId: number }
+  /** Internal: a channel was created, changed or removed (long-lived SMPP sessions reconnect). */
+  | { type: 'channel.changed'; projectId: number; channelId: number };
 
 export interface EventBus {
   /** Publish after the transaction that made the change has committed. */

@@ -751,6 +751,7 @@ export async function createChannel(ctx: ProjectContext, raw: unknown): Promise<
     }
     await audit(ctx, trx, 'channel.create', { type: 'channel', id: row.id }, { type, name: row.name });
   });
+  ctx.bus.publish({ type: 'channel.changed', projectId: ctx.project.id, channelId: row.id });
   return channelView(ctx, { ...row, config: JSON.stringify(finalConfig) });
 }
 
@@ -852,6 +853,7 @@ export async function updateChannel(ctx: ProjectContext, id: number, raw: unknow
       .execute();
     await audit(ctx, trx, 'channel.update', { type: 'channel', id: row.id }, { changed });
   });
+  ctx.bus.publish({ type: 'channel.changed', projectId: ctx.project.id, channelId: row.id });
   return channelView(ctx, { ...row, ...next });
 }
 
@@ -933,7 +935,7 @@ export async function removeChannel(ctx: ProjectContext, id: number): Promise<z.
   const row = await loadLive(ctx, id);
   const platform = await unregisterWebhook(ctx, row);
   const now = ctx.clock();
-  return ctx.store.db.transaction().execute(async (trx) => {
+  const result = await ctx.store.db.transaction().execute(async (trx) => {
     const p = ctx.project.id;
     const referenced =
       (await trx
@@ -992,6 +994,8 @@ export async function removeChannel(ctx: ProjectContext, id: number): Promise<z.
     );
     return result;
   });
+  ctx.bus.publish({ type: 'channel.changed', projectId: ctx.project.id, channelId: row.id });
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
