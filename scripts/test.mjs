@@ -10,7 +10,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const files = [];
-for (const dir of ['src', 'simulator']) {
+for (const dir of ['src', 'simulator', 'web/tests']) {
   const walk = (d) => {
     if (!fs.existsSync(d)) return;
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {

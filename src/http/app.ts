@@ -17,7 +17,9 @@ import { dialogRoutes } from './routes/dialogs.js';
 import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { numberRoutes } from './routes/numbers.js';
+import { streamRoutes } from './routes/stream.js';
 import { userRoutes } from './routes/users.js';
+import { webRoutes } from './routes/web.js';
 import { messengerWebhookRoutes } from './webhooks/messenger.js';
 import { smsWebhookRoutes } from './webhooks/sms.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
@@ -47,10 +49,12 @@ const MODULES: RouteModule[] = [
   auditRoutes,
   channelRoutes,
   numberRoutes,
+  streamRoutes,
   telegramWebhookRoutes,
   viberWebhookRoutes,
   messengerWebhookRoutes,
   smsWebhookRoutes,
+  webRoutes,
 ];
 
 export interface BuildAppOptions {

@@ -123,3 +123,27 @@ export async function findDialog(store: Store, projectId: number, id: number, vi
   q = applyDialogFilter(store, q, { projectId, status: 'all', visibleToManager });
   return q.executeTakeFirst();
 }
+
+/** Who may see a dialog's realtime events (SPEC §1): unassigned, or its present and past managers. */
+export async function dialogAudience(
+  store: Store,
+  projectId: number,
+  dialogId: number,
+): Promise<{ unassigned: boolean; managers: number[] }> {
+  const d = await store.db
+    .selectFrom('dialogs')
+    .select('manager_id')
+    .where('project_id', '=', projectId)
+    .where('id', '=', dialogId)
+    .executeTakeFirst();
+  if (!d) return { unassigned: false, managers: [] };
+  const rows = await store.db
+    .selectFrom('dialog_managers')
+    .select('user_id')
+    .where('project_id', '=', projectId)
+    .where('dialog_id', '=', dialogId)
+    .execute();
+  const managers = rows.map((r) => r.user_id);
+  if (d.manager_id !== null && !managers.includes(d.manager_id)) managers.push(d.manager_id);
+  return { unassigned: d.manager_id === null, managers };
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { Hub, type HubClient } from '../../realtime/hub.js';
+import { InProcessBus } from '../../realtime/bus.js';
+import { insertDialog } from '../../testing/fixtures.js';
+import {
+  buildTestApp,
+  createProject,
+  createToken,
+  createUser,
+  forEachStore,
+  TEST_PASSWORD,
+} from '../../testing/harness.js';
+
+/**
+ * The realtime stream: who may open it, and who receives which dialog's events (SPEC §1 visibility,
+ * the same rule as the log), over a real WebSocket.
+ */
+
+interface Conn {
+  ws: WebSocket;
+  events: { type: string; dialogId?: number; messageId?: number }[];
+}
+
+forEachStore('realtime stream', (env) => {
+  let app: Awaited<ReturnType<typeof buildTestApp>>;
+  let base: string;
+  let wsBase: string;
+  let projectId: number;
+  let otherProjectId: number;
+  let admin: { id: number; email: string };
+  let m1: { id: number; email: string };
+  let m2: { id: number; email: string };
+  const open: WebSocket[] = [];
+
+  const login = async (email: string) => {
+    const res = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: TEST_PASSWORD }),
+    });
+    assert.equal(res.status, 200);
+    return String(res.headers.get('set-cookie')).split(';')[0]!;
+  };
+
+  /** Opens the stream; resolves once the server said hello, or rejects with the HTTP status. */
+  const connect = (project: number, headers: Record<string, string>): Promise<Conn> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${wsBase}/api/v1/projects/${project}/stream`, { headers });
+      open.push(ws);
+      const conn: Conn = { ws, events: [] };
+      ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const e = JSON.parse(String(data)) as Conn['events'][number];
+        if (e.type === 'hello') resolve(conn);
+        else conn.events.push(e);
+      });
+    });
+
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+
+  before(async () => {
+    app = await buildTestApp(env.ts.store);
+    await app.fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.fastify.server.address() as { port: number };
+    base = `http://127.0.0.1:${port}`;
+    wsBase = `ws://127.0.0.1:${port}`;
+    projectId = await createProject(env.ts.store, 'stream');
+    otherProjectId = await createProject(env.ts.store, 'other');
+    admin = await createUser(env.ts.store, projectId, 'admin', 'Admin');
+    m1 = await createUser(env.ts.store, projectId, 'manager', 'Marek');
+    m2 = await createUser(env.ts.store, projectId, 'manager', 'Monika');
+  });
+  after(async () => {
+    for (const ws of open) ws.terminate();
+    await app?.fastify.close();
+  });
+
+  test('no credentials → 401; a foreign project → 404; a session from another site → 403', async () => {
+    await assert.rejects(connect(projectId, {}), /HTTP 401/);
+    const cookie = await login(admin.email);
+    await assert.rejects(connect(otherProjectId, { cookie, origin: base }), /HTTP 404/);
+    await assert.rejects(connect(999_999, { cookie, origin: base }), /HTTP 404/);
+    await assert.rejects(connect(projectId, { cookie, origin: 'https://evil.example' }), /HTTP 403/);
+    await assert.rejects(connect(projectId, { cookie }), /HTTP 403/, 'no Origin: not a page of ours');
+    const token = await createToken(env.ts.store, otherProjectId, 'admin');
+    await assert.rejects(connect(projectId, { authorization: `Bearer ${token}` }), /HTTP 404/);
+  });
+
+  test('each client receives the events of the dialogs it may see, ids only; internal events never', async () => {
+    const adminConn = await connect(projectId, { cookie: await login(admin.email), origin: base });
+    const m1Conn = await connect(projectId, { cookie: await login(m1.email), origin: base });
+    const m2Conn = await connect(projectId, { cookie: await login(m2.email), origin: base });
+    const managerToken = await connect(projectId, {
+      authorization: `Bearer ${await createToken(env.ts.store, projectId, 'manager')}`,
+    });
+    const supervisorToken = await connect(projectId, {
+      authorization: `Bearer ${await createToken(env.ts.store, projectId, 'supervisor')}`,
+    });
+    const foreign = await connect(otherProjectId, {
+      authorization: `Bearer ${await createToken(env.ts.store, otherProjectId, 'admin')}`,
+    });
+
+    const unassigned = await insertDialog(env.ts.store, { projectId, status: 'new', clientName: 'Nowy', createdAt: Date.now() });
+    const mine = await insertDialog(env.ts.store, { projectId, status: 'open', managerId: m1.id, clientName: 'M1', createdAt: Date.now() });
+    const bus = app.app.bus;
+    bus.publish({ type: 'dialog.created', projectId, dialogId: unassigned.id });
+    bus.publish({ type: 'message.created', projectId, dialogId: mine.id, messageId: 77 });
+    bus.publish({ type: 'outbox.pending', projectId });
+    bus.publish({ type: 'channel.changed', projectId, channelId: 1 });
+    await settle();
+
+    const all = [
+      { type: 'dialog.created', dialogId: unassigned.id },
+      { type: 'message.created', dialogId: mine.id, messageId: 77 },
+    ];
+    assert.deepEqual(adminConn.events, all);
+    assert.deepEqual(supervisorToken.events, all);
+    assert.deepEqual(m1Conn.events, all);
+    assert.deepEqual(m2Conn.events, [all[0]], 'another manager’s dialog stays hidden');
+    assert.deepEqual(managerToken.events, [all[0]], 'a manager token sees unassigned dialogs only');
+    assert.deepEqual(foreign.events, [], 'no project sees another’s events');
+  });
+
+  test('a non-WebSocket GET gets 426', async () => {
+    const res = await fetch(`${base}/api/v1/projects/${projectId}/stream`, {
+      headers: { authorization: `Bearer ${await createToken(env.ts.store, projectId, 'admin')}` },
+    });
+    assert.equal(res.status, 426);
+  });
+});
+
+test('a client that cannot keep up is dropped with 4000 "resync"; the others still get the event', async () => {
+  const bus = new InProcessBus();
+  const hub = new Hub(bus, async () => ({ unassigned: true, managers: [] }), { maxBufferedBytes: 10 });
+  const fast: string[] = [];
+  const closed: [number, string][] = [];
+  const client = (buffered: number, sink: string[]): HubClient => ({
+    projectId: 1,
+    managerId: null,
+    send: (d) => sink.push(d),
+    bufferedAmount: () => buffered,
+    close: (code, reason) => closed.push([code, reason]),
+  });
+  hub.add(client(0, fast));
+  hub.add(client(1_000, []));
+  bus.publish({ type: 'dialog.updated', projectId: 1, dialogId: 5 });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(fast, ['{"type":"dialog.updated","dialogId":5}']);
+  assert.deepEqual(closed, [[4000, 'resync']]);
+  assert.equal(hub.size, 1);
+  hub.stop();
+});

@@ -1,0 +1,84 @@
+import '@mantine/core/styles.css';
+import '@mantine/dates/styles.css';
+import { createTheme, MantineProvider } from '@mantine/core';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router';
+import { Layout } from './components/Layout';
+import { Failure, Loading } from './components/States';
+import { I18nProvider, useI18n } from './i18n';
+import { useProjectStream } from './realtime';
+import { AdminPage } from './pages/admin/AdminPage';
+import { LoginPage } from './pages/Login';
+import { LogPage } from './pages/log/LogPage';
+import { WorkspacePage } from './pages/workspace/WorkspacePage';
+import { ProjectProvider, useMe, useProject } from './session';
+
+const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm', fontSmoothing: true });
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { staleTime: 15_000, refetchOnWindowFocus: true, retry: 1 } },
+});
+
+function ProjectRoutes() {
+  const { project } = useProject();
+  const { connected } = useProjectStream(project.id);
+  return (
+    <Layout connected={connected}>
+      <Routes>
+        <Route path="workspace" element={<WorkspacePage />} />
+        <Route path="workspace/:dialogId" element={<WorkspacePage />} />
+        <Route path="log" element={<LogPage />} />
+        <Route
+          path="admin/*"
+          element={project.role === 'admin' ? <AdminPage /> : <Navigate to="../workspace" replace />}
+        />
+        <Route path="*" element={<Navigate to="workspace" replace />} />
+      </Routes>
+    </Layout>
+  );
+}
+
+function ProjectScope() {
+  const me = useMe().data!;
+  const { projectId } = useParams();
+  return (
+    <ProjectProvider me={me}>
+      {(project) => (project ? <ProjectRoutes key={projectId} /> : <Navigate to="/" replace />)}
+    </ProjectProvider>
+  );
+}
+
+function Root() {
+  const { t } = useI18n();
+  const me = useMe();
+  if (me.isPending) return <Loading />;
+  if (me.isError) return <Failure error={me.error} onRetry={() => void me.refetch()} />;
+  if (!me.data) return <LoginPage />;
+  const first = me.data.projects[0];
+  return (
+    <Routes>
+      <Route path="/p/:projectId/*" element={<ProjectScope />} />
+      <Route
+        path="*"
+        element={
+          first ? <Navigate to={`/p/${first.id}/workspace`} replace /> : <Failure error={t('common.noProjects')} />
+        }
+      />
+    </Routes>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <MantineProvider theme={theme}>
+      <QueryClientProvider client={queryClient}>
+        <I18nProvider>
+          <BrowserRouter>
+            <Root />
+          </BrowserRouter>
+        </I18nProvider>
+      </QueryClientProvider>
+    </MantineProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,11 @@
+import { Title } from '@mantine/core';
+import { useI18n } from '../../i18n';
+
+export function WorkspacePage() {
+  const { t } = useI18n();
+  return (
+    <Title order={3} p="md">
+      {t('nav.workspace')}
+    </Title>
+  );
+}
