@@ -89,3 +89,26 @@ export async function signIn(
   await page.waitForURL(/\/p\/\d+\//);
   return page;
 }
+
+/**
+ * axe-core against the page as it is now; answers the serious and critical violations (the issue's
+ * bar), each as "rule: target, ...". Injected through the DevTools protocol, so the page's CSP
+ * (no inline scripts) stays on.
+ */
+export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  const { createRequire } = await import('node:module');
+  const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  await page.evaluate(fs.readFileSync(axePath, 'utf8'));
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(opts?: unknown): Promise<AxeResult> } }).axe;
+    const r = await axe.run({ resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return result
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.targets.slice(0, 5).join(', ')}`);
+}
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[];
+}

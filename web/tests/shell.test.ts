@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserUnavailable, closeBrowser, newContext, signIn, startWebServer } from '../../src/testing/browser.js';
+import {
+  browserUnavailable,
+  closeBrowser,
+  newContext,
+  seriousA11yViolations,
+  signIn,
+  startWebServer,
+} from '../../src/testing/browser.js';
 import { createProject, createUser, forEachStore } from '../../src/testing/harness.js';
 
 /**
@@ -64,6 +71,7 @@ describe('web app shell', { skip }, () => {
       assert.equal(await p2.locator('html').getAttribute('lang'), 'pl');
       await p2.getByTestId('live-indicator').getByText('live').waitFor();
       assert.deepEqual(errors, [], 'no script errors (a CSP violation would show here)');
+      assert.deepEqual(await seriousA11yViolations(p2), [], 'axe: no serious violations');
       await ctx2.close();
     });
 

@@ -39,7 +39,7 @@ export function Layout({ children, connected }: { children: ReactNode; connected
                 allowDeselect={false}
               />
             ) : (
-              <Text c="dimmed" size="sm" visibleFrom="xs">
+              <Text c="gray.7" size="sm" visibleFrom="xs">
                 {project.name}
               </Text>
             )}

@@ -15,7 +15,7 @@ export function Empty({ children }: { children?: React.ReactNode }) {
   const { t } = useI18n();
   return (
     <Center p="xl">
-      <Text c="dimmed">{children ?? t('common.empty')}</Text>
+      <Text c="gray.7">{children ?? t('common.empty')}</Text>
     </Center>
   );
 }
