@@ -2,6 +2,7 @@
 // with curl: the same operations as the programmatic API, as JSON under /_sim. Buffers are shown
 // as hex and 64-bit ids as JSON integers.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { registerDemoRoutes } from './demo-page.js';
 import { stringifyJson } from './runtime.js';
 import type { Simulator } from './server.js';
 
@@ -123,6 +124,9 @@ export function registerControlRoutes(app: FastifyInstance, sim: () => Simulator
       r.get('/smsc/accounts/:systemId/messages', (req, reply) =>
         send(reply, sim().smsc.messages(p(req.params, 'systemId'))),
       );
+
+      // The demo page of `dziennik demo` (demo-page.ts): /_sim/demo, /_sim/demo.js, /_sim/demo/*.
+      registerDemoRoutes(r, sim, send);
     },
     { prefix: '/_sim' },
   );

@@ -52,6 +52,17 @@ const envSchema = z.object({
       (list) => list.every((p) => /^\d{1,15}$/.test(p)),
       'SMS_OUTBOUND_ONLY_PREFIXES must be comma-separated digits',
     ),
+  /** `dziennik demo` only: the simulator's HTTP port (default PORT+1) and its SMSC port (default 2775). */
+  DEMO_SIM_PORT: z
+    .string()
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, 'DEMO_SIM_PORT must be a port number, 0–65535')
+    .transform(Number)
+    .optional(),
+  DEMO_SMPP_PORT: z
+    .string()
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, 'DEMO_SMPP_PORT must be a port number, 0–65535')
+    .transform(Number)
+    .optional(),
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
@@ -72,6 +83,8 @@ export type Config = Readonly<{
   graphApiUrl: string;
   smsOutboundOnlyPrefixes: readonly string[];
   trustProxy: boolean;
+  demoSimPort: number | undefined;
+  demoSmppPort: number | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -109,5 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     graphApiUrl: e.GRAPH_API_URL,
     smsOutboundOnlyPrefixes: Object.freeze(e.SMS_OUTBOUND_ONLY_PREFIXES),
     trustProxy: e.TRUST_PROXY,
+    demoSimPort: e.DEMO_SIM_PORT,
+    demoSmppPort: e.DEMO_SMPP_PORT,
   });
 }

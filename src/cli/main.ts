@@ -16,7 +16,8 @@ const HELP = `dziennik — the messaging desk
   dziennik token create --project ID --role admin|supervisor|manager --name N
   dziennik seed --project ID --dialogs N [--seed S]
   dziennik export --project ID --kind dialogs|messages [--status ... --from ... --to ...] > file.csv
-  dziennik demo                                    a seeded demo project and its admin
+  dziennik demo                                    a seeded demo project, its admin, and the platform
+                                                   simulator with a page to write as a client (DEMO_SIM_PORT, DEMO_SMPP_PORT)
 
 Environment: PORT, HOST, DATA_DIR, DATABASE_URL, PUBLIC_URL, SECRET_KEY, LOG_LEVEL,
 TELEGRAM_API_URL, VIBER_API_URL, GRAPH_API_URL, SMS_OUTBOUND_ONLY_PREFIXES.

@@ -59,5 +59,5 @@ export async function startServer(config: Config) {
         '  npm run dziennik -- create-admin --email you@example.com --project "My company"\n\n',
     );
   }
-  return { fastify, store, worker, smpp };
+  return { fastify, app, store, worker, smpp };
 }
