@@ -185,7 +185,7 @@ export class OutboxWorker {
             .where('project_id', '=', projectId)
             .where('id', '=', row.message_id)
             .executeTakeFirst();
-    if (!message || message.status !== 'queued') {
+    if (message?.status !== 'queued') {
       await this.#finish(row, 'done', null);
       return;
     }

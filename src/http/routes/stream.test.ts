@@ -103,8 +103,19 @@ forEachStore('realtime stream', (env) => {
       authorization: `Bearer ${await createToken(env.ts.store, otherProjectId, 'admin')}`,
     });
 
-    const unassigned = await insertDialog(env.ts.store, { projectId, status: 'new', clientName: 'Nowy', createdAt: Date.now() });
-    const mine = await insertDialog(env.ts.store, { projectId, status: 'open', managerId: m1.id, clientName: 'M1', createdAt: Date.now() });
+    const unassigned = await insertDialog(env.ts.store, {
+      projectId,
+      status: 'new',
+      clientName: 'Nowy',
+      createdAt: Date.now(),
+    });
+    const mine = await insertDialog(env.ts.store, {
+      projectId,
+      status: 'open',
+      managerId: m1.id,
+      clientName: 'M1',
+      createdAt: Date.now(),
+    });
     const bus = app.app.bus;
     bus.publish({ type: 'dialog.created', projectId, dialogId: unassigned.id });
     bus.publish({ type: 'message.created', projectId, dialogId: mine.id, messageId: 77 });
