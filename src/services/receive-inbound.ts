@@ -147,22 +147,15 @@ async function conversationEvent(
 
   // The identity row is the per-client lock: deliveries of one client serialise on it, so the
   // duplicate check below and the one-open-dialog rule hold under concurrency.
-  const { identity, created: newIdentity } = await lockIdentity(trx, pg, channel, ev, now);
+  const { identity, created: newIdentity, client: clientNow } = await lockIdentity(trx, pg, channel, ev, now);
 
-  if (ev.kind === 'message') {
-    const seen = await trx
-      .selectFrom('messages')
-      .select('id')
-      .where('project_id', '=', projectId)
-      .where('channel_id', '=', channel.id)
-      .where('platform_message_id', '=', ev.platformMessageId)
-      .executeTakeFirst();
-    if (seen) throw new Duplicate();
-  } else if (!(await claimEvent(trx, channel, ev.eventId, now))) {
+  // A redelivered message is caught by the unique key when it is inserted below (the transaction
+  // then rolls back): one statement fewer for every message that is not a duplicate.
+  if (ev.kind === 'start' && !(await claimEvent(trx, channel, ev.eventId, now))) {
     throw new Duplicate();
   }
 
-  const client = await refreshClient(trx, identity, newIdentity, ev, now);
+  const client = await refreshClient(trx, identity, newIdentity, clientNow, ev, now);
   const name = client.name;
   const phone = client.phone;
   const handle = identity.handle;
@@ -312,8 +305,10 @@ async function conversationEvent(
         platform_message_id: ev.platformMessageId,
         updated_at: now,
       })
+      .onConflict((oc) => oc.columns(['project_id', 'channel_id', 'platform_message_id']).doNothing())
       .returning('id')
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!row) throw new Duplicate();
     messageId = row.id;
   }
 
@@ -330,19 +325,29 @@ async function lockIdentity(
   channel: InboundChannel,
   sender: InboundSender,
   now: number,
-): Promise<{ identity: IdentityRow; created: boolean }> {
-  const find = () => {
+): Promise<{ identity: IdentityRow; created: boolean; client: ClientNow }> {
+  // The identity with its client's name and phone, in one statement (the identity row is the lock).
+  const find = async () => {
     let q = trx
       .selectFrom('client_identities')
-      .selectAll()
-      .where('project_id', '=', channel.projectId)
-      .where('channel_id', '=', channel.id)
-      .where('external_id', '=', sender.externalUserId);
-    if (pg) q = q.forUpdate();
-    return q.executeTakeFirst();
+      .innerJoin('clients', (j) =>
+        j
+          .onRef('clients.project_id', '=', 'client_identities.project_id')
+          .onRef('clients.id', '=', 'client_identities.client_id'),
+      )
+      .selectAll('client_identities')
+      .select(['clients.name as client_name', 'clients.phone as client_phone'])
+      .where('client_identities.project_id', '=', channel.projectId)
+      .where('client_identities.channel_id', '=', channel.id)
+      .where('client_identities.external_id', '=', sender.externalUserId);
+    if (pg) q = q.forUpdate('client_identities');
+    const row = await q.executeTakeFirst();
+    if (!row) return undefined;
+    const { client_name, client_phone, ...identity } = row;
+    return { identity: identity as IdentityRow, created: false, client: { name: client_name, phone: client_phone } };
   };
   const existing = await find();
-  if (existing) return { identity: existing, created: false };
+  if (existing) return existing;
 
   const name = sender.displayName ?? sender.externalUserId;
   const client = await trx
@@ -367,11 +372,16 @@ async function lockIdentity(
     .onConflict((oc) => oc.columns(['project_id', 'channel_id', 'external_id']).doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (inserted) return { identity: inserted, created: true };
+  if (inserted) return { identity: inserted, created: true, client: { name, phone: sender.phone ?? null } };
   await trx.deleteFrom('clients').where('project_id', '=', channel.projectId).where('id', '=', client.id).execute();
   const winner = await find();
   if (!winner) throw new Error(`identity ${sender.externalUserId} on channel ${channel.id} vanished`);
-  return { identity: winner, created: false };
+  return winner;
+}
+
+interface ClientNow {
+  name: string;
+  phone: string | null;
 }
 
 /**
@@ -383,15 +393,10 @@ async function refreshClient(
   trx: Trx,
   identity: IdentityRow,
   newIdentity: boolean,
+  client: ClientNow,
   sender: InboundSender,
   now: number,
-): Promise<{ name: string; phone: string | null }> {
-  const client = await trx
-    .selectFrom('clients')
-    .select(['name', 'phone'])
-    .where('project_id', '=', identity.project_id)
-    .where('id', '=', identity.client_id)
-    .executeTakeFirstOrThrow();
+): Promise<ClientNow> {
   if (newIdentity) return client;
 
   const displayName = sender.displayName ?? identity.display_name;

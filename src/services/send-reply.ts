@@ -76,9 +76,10 @@ export async function replyToDialog(ctx: ProjectContext, id: number, input: Repl
 
   const published: DomainEvent[] = [];
   const message = await ctx.store.db.transaction().execute(async (trx) => {
-    const m = await queueMessage(ctx, trx, d.id, channel.id, input.text);
+    // The dialog row first: its lock orders concurrent replies, so message ids and outbox ids
+    // (the delivery order) follow the same order.
     await touchDialog(ctx, trx, d.id, { assignIfUnassigned: true });
-    return m;
+    return queueMessage(ctx, trx, d.id, channel.id, input.text);
   });
   published.push({ type: 'message.created', projectId: ctx.project.id, dialogId: d.id, messageId: message.id });
   published.push({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: d.id });
@@ -204,8 +205,8 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
           .execute();
       }
     }
-    const message = await queueMessage(ctx, trx, dialogId, channel.id, input.text);
     await touchDialog(ctx, trx, dialogId, { assignIfUnassigned: true });
+    const message = await queueMessage(ctx, trx, dialogId, channel.id, input.text);
     await audit(ctx, trx, 'dialog.start', { type: 'dialog', id: dialogId }, { channelId: channel.id, created });
     return { dialogId, created, message };
   });
