@@ -60,6 +60,33 @@ export type InboundOutcome =
 const MAX_PLATFORM_DELAY_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
+ * Webhook channels as last read, per store, for a second: a flood of webhooks reads and decrypts
+ * each channel once a second instead of once a request. A change on this node (bus event
+ * `channel.changed`) drops the entry at once; one on another node shows within the second.
+ */
+const CHANNEL_TTL_MS = 1_000;
+const channelCache = new WeakMap<object, Map<number, { at: number; found: WebhookChannel<unknown> | undefined }>>();
+
+interface WebhookChannel<T> {
+  channel: InboundChannel;
+  row: ChannelRow;
+  credentials: T;
+}
+
+function cacheOf(ctx: AppContext) {
+  let cache = channelCache.get(ctx.store);
+  if (!cache) {
+    const fresh = new Map<number, { at: number; found: WebhookChannel<unknown> | undefined }>();
+    cache = fresh;
+    channelCache.set(ctx.store, fresh);
+    ctx.bus.subscribe((e) => {
+      if (e.type === 'channel.changed') fresh.delete(e.channelId);
+    });
+  }
+  return cache;
+}
+
+/**
  * A webhook's channel: enabled, of the platform the URL names, with its credentials opened.
  * Undefined for an unknown, removed (disabled) or other-platform channel.
  */
@@ -67,14 +94,26 @@ export async function findWebhookChannel<T = Record<string, unknown>>(
   ctx: AppContext,
   channelId: number,
   type: ChannelRow['type'],
-): Promise<{ channel: InboundChannel; row: ChannelRow; credentials: T } | undefined> {
-  const row = await findChannelById(ctx.store, channelId);
-  if (!row || row.type !== type || row.enabled !== 1) return undefined;
-  return {
-    channel: { id: row.id, projectId: row.project_id, type: row.type as InboundChannel['type'] },
-    row,
-    credentials: openCredentials<T>(ctx.config.secretKey, row),
-  };
+): Promise<WebhookChannel<T> | undefined> {
+  const cache = cacheOf(ctx);
+  const now = Date.now();
+  let hit = cache.get(channelId);
+  if (!hit || now - hit.at > CHANNEL_TTL_MS) {
+    const row = await findChannelById(ctx.store, channelId);
+    const found =
+      row && row.enabled === 1
+        ? {
+            channel: { id: row.id, projectId: row.project_id, type: row.type as InboundChannel['type'] },
+            row,
+            credentials: openCredentials<unknown>(ctx.config.secretKey, row),
+          }
+        : undefined;
+    hit = { at: now, found };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(channelId, hit);
+  }
+  const found = hit.found as WebhookChannel<T> | undefined;
+  return found && found.row.type === type ? found : undefined;
 }
 
 /** Stores the events in order, each in its own transaction; realtime events follow each commit. */
