@@ -30,6 +30,7 @@ function exampleBodies(ids: { managerId: number }): Record<string, unknown> {
   return {
     'POST /api/v1/projects/:projectId/dialogs/:id/assign': { managerId: ids.managerId },
     'POST /api/v1/projects/:projectId/dialogs/:id/reply': { text: 'Dzień dobry, już sprawdzam.' },
+    'POST /api/v1/projects/:projectId/dialogs/:id/read': {},
     'POST /api/v1/projects/:projectId/dialogs': { channelId: 1, to: '+48 601 234 567', text: 'Dzień dobry' },
     // A gateway channel: valid without any platform call (the matrix never lets an admin create one).
     'POST /api/v1/projects/:projectId/channels': {
@@ -40,6 +41,9 @@ function exampleBodies(ids: { managerId: number }): Record<string, unknown> {
     'PATCH /api/v1/projects/:projectId/channels/:id': { name: 'Nowa nazwa', enabled: false },
     'POST /api/v1/projects/:projectId/numbers': { e164: '+48 601 234 567', channelId: 1, smsEnabled: true },
     'PATCH /api/v1/projects/:projectId/numbers/:id': { smsEnabled: false, outboundOnly: true },
+    'POST /api/v1/projects/:projectId/users/invites': { email: 'nowa.osoba@example.test', role: 'manager' },
+    'PATCH /api/v1/projects/:projectId/users/:id': { role: 'manager', disabled: true },
+    'PATCH /api/v1/projects/:projectId/settings': { timeZone: 'Europe/Kyiv', services: { sms: false } },
   };
 }
 

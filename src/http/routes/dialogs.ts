@@ -10,6 +10,7 @@ import {
 import { getDialog } from '../../services/get-dialog.js';
 import { listLog } from '../../services/list-log.js';
 import { listMessages, MessagesQuery } from '../../services/list-messages.js';
+import { markDialogRead } from '../../services/mark-read.js';
 import { ReplyInput, replyToDialog, StartDialogInput, startDialog } from '../../services/send-reply.js';
 import type { RouteModule } from '../app.js';
 import { ProjectItemParams, ProjectParams } from '../route.js';
@@ -108,5 +109,19 @@ export const dialogRoutes: RouteModule = ({ route }) => {
     body: ReopenInput,
     response: DialogSchema,
     handler: async ({ ctx, params }) => reopenDialog(ctx, params.id),
+  });
+  route({
+    method: 'POST',
+    url: `${base}/:id/read`,
+    summary: 'Mark a dialog read: its unread count becomes 0 (the workspace calls this when a dialog is opened)',
+    tags: ['dialogs'],
+    auth: 'project',
+    params: ProjectItemParams,
+    body: z.strictObject({}),
+    status: 204,
+    handler: async ({ ctx, params, reply }) => {
+      await markDialogRead(ctx, params.id);
+      return reply.code(204).send();
+    },
   });
 };
