@@ -41,6 +41,18 @@ export const DialogSchema = z.object({
   unreadCount: z.number(),
 });
 
+/** One dialog (GET .../dialogs/{id}): the list's fields plus what the composer needs to warn. */
+export const DialogDetailSchema = DialogSchema.extend({
+  clientReachable: z
+    .object({ reachable: z.boolean(), reason: z.enum(['blocked', 'unsubscribed']).nullable() })
+    .describe(
+      'Whether the client can still be written to on this channel (a blocked bot, an unsubscribed Viber client)',
+    ),
+  lastClientMessageAt: instant
+    .nullable()
+    .describe("The client's last message on this channel, any dialog (Messenger's 24-hour window runs from it)"),
+});
+
 export const MessageSchema = z.object({
   id,
   dialogId: id,

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
-import { findDialog } from '../store/dialogs.js';
+import { findDialog, identityReachability, lastInboundAt } from '../store/dialogs.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
 
@@ -18,4 +18,18 @@ export async function loadVisibleDialog(ctx: ProjectContext, id: number) {
 
 export async function getDialog(ctx: ProjectContext, id: number) {
   return dialogDto(await loadVisibleDialog(ctx, id));
+}
+
+/** One dialog with what the composer needs to warn before a send (reachability, Messenger's window). */
+export async function getDialogDetail(ctx: ProjectContext, id: number) {
+  const d = await loadVisibleDialog(ctx, id);
+  const [reach, lastIn] = await Promise.all([
+    identityReachability(ctx.store, ctx.project.id, d.identity_id),
+    lastInboundAt(ctx.store, d.identity_id, ctx.project.id),
+  ]);
+  return {
+    ...dialogDto(d),
+    clientReachable: reach,
+    lastClientMessageAt: lastIn === null ? null : new Date(lastIn).toISOString(),
+  };
 }

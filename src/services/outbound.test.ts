@@ -242,6 +242,9 @@ forEachStore('outbound replies', (env) => {
       assert.equal(m.status, 'failed');
       assert.match(m.failure_reason ?? '', /^blocked/);
       assert.equal((await dialogOf(channelId, '705')).unreachable, 1);
+      const detail = await api('GET', `/dialogs/${d.id}`);
+      assert.deepEqual(detail.body.clientReachable, { reachable: false, reason: 'blocked' }, 'the composer is told');
+      assert.equal(detail.body.lastClientMessageAt, new Date(now).toISOString());
       const again = await reply(d.id, 'Jeszcze raz');
       assert.equal(again.status, 409);
       assert.match(again.body.error.message, /blocked/);

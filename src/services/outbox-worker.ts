@@ -4,9 +4,9 @@ import { type ChannelSender, SendError, type SendResult } from '../channels/outb
 import type { SenderRegistry } from '../channels/senders.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { findChannelById } from '../store/channels.js';
+import { lastInboundAt } from '../store/dialogs.js';
 import type { OutboxTable } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { lastInboundAt } from './send-reply.js';
 
 /**
  * Delivers queued messages (SPEC §4.2, issue 3 §4). Rows of the `outbox` table are claimed with a
@@ -244,7 +244,7 @@ export class OutboxWorker {
           externalUserId: identity.external_id,
           fromNumber: number?.e164 ?? null,
           outboundOnly: dialog.outbound_only === 1,
-          lastInboundAt: channel.type === 'messenger' ? await lastInboundAt(this.#ctx, identity.id, projectId) : null,
+          lastInboundAt: channel.type === 'messenger' ? await lastInboundAt(store, identity.id, projectId) : null,
         },
         { messageId: message.id, text: message.text },
       );

@@ -10,6 +10,7 @@ import { sortKey } from '../core/log-query.js';
 import { analyzeSms } from '../core/sms.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { type ChannelRow, findChannelById } from '../store/channels.js';
+import { lastInboundAt } from '../store/dialogs.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { ClientIdentitiesTable, Database } from '../store/types.js';
 import { audit } from './audit.js';
@@ -319,7 +320,7 @@ async function refuseUnsendable(
     );
   }
   if (channel.type === 'messenger') {
-    const last = await lastInboundAt(ctx, identity.id);
+    const last = await lastInboundAt(ctx.store, identity.id, ctx.project.id);
     if (messengerTag(last, ctx.clock()) === 'closed') {
       throw new InvalidStateError(
         'Messenger allows answers only within 7 days of the person’s last message (24 hours, then the HUMAN_AGENT tag)',
@@ -348,25 +349,6 @@ function refuseText(type: ChannelRow['type'], text: string, field: string) {
       );
     }
   }
-}
-
-/** When the person last wrote on this identity (any dialog), for Messenger's window. */
-export async function lastInboundAt(
-  ctx: { store: ProjectContext['store'] },
-  identityId: number,
-  projectId?: number,
-): Promise<number | null> {
-  let q = ctx.store.db
-    .selectFrom('messages')
-    .innerJoin('dialogs', (j) =>
-      j.onRef('dialogs.project_id', '=', 'messages.project_id').onRef('dialogs.id', '=', 'messages.dialog_id'),
-    )
-    .select((eb) => eb.fn.max('messages.created_at').as('at'))
-    .where('dialogs.identity_id', '=', identityId)
-    .where('messages.direction', '=', 'in');
-  if (projectId !== undefined) q = q.where('dialogs.project_id', '=', projectId);
-  const row = await q.executeTakeFirst();
-  return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 
 async function queueMessage(ctx: ProjectContext, trx: Trx, dialogId: number, channelId: number, text: string) {

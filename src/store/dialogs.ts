@@ -147,3 +147,34 @@ export async function dialogAudience(
   if (d.manager_id !== null && !managers.includes(d.manager_id)) managers.push(d.manager_id);
   return { unassigned: d.manager_id === null, managers };
 }
+
+/** When the person last wrote on this identity (any of its dialogs): Messenger's window runs from it. */
+export async function lastInboundAt(store: Store, identityId: number, projectId: number): Promise<number | null> {
+  const row = await store.db
+    .selectFrom('messages')
+    .innerJoin('dialogs', (j) =>
+      j.onRef('dialogs.project_id', '=', 'messages.project_id').onRef('dialogs.id', '=', 'messages.dialog_id'),
+    )
+    .select((eb) => eb.fn.max('messages.created_at').as('at'))
+    .where('dialogs.project_id', '=', projectId)
+    .where('dialogs.identity_id', '=', identityId)
+    .where('messages.direction', '=', 'in')
+    .executeTakeFirst();
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
+
+/** Whether the client can still be written to on the dialog's channel (SPEC §4.2). */
+export async function identityReachability(
+  store: Store,
+  projectId: number,
+  identityId: number,
+): Promise<{ reachable: boolean; reason: 'blocked' | 'unsubscribed' | null }> {
+  const row = await store.db
+    .selectFrom('client_identities')
+    .select(['unreachable', 'unreachable_reason'])
+    .where('project_id', '=', projectId)
+    .where('id', '=', identityId)
+    .executeTakeFirst();
+  if (row?.unreachable !== 1) return { reachable: true, reason: null };
+  return { reachable: false, reason: row.unreachable_reason === 'unsubscribed' ? 'unsubscribed' : 'blocked' };
+}

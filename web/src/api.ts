@@ -122,6 +122,12 @@ export interface Dialog {
   unreadCount: number;
 }
 
+/** GET .../dialogs/{id}: the list's fields plus what the composer needs to warn before a send. */
+export interface DialogDetail extends Dialog {
+  clientReachable?: { reachable: boolean; reason: 'blocked' | 'unsubscribed' | null };
+  lastClientMessageAt?: string | null;
+}
+
 export interface Message {
   id: number;
   dialogId: number;

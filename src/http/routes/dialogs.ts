@@ -7,7 +7,7 @@ import {
   ReopenInput,
   reopenDialog,
 } from '../../services/dialog-lifecycle.js';
-import { getDialog } from '../../services/get-dialog.js';
+import { getDialogDetail } from '../../services/get-dialog.js';
 import { listLog } from '../../services/list-log.js';
 import { listMessages, MessagesQuery } from '../../services/list-messages.js';
 import { markDialogRead } from '../../services/mark-read.js';
@@ -15,7 +15,7 @@ import { ReplyInput, replyToDialog, StartDialogInput, startDialog } from '../../
 import type { RouteModule } from '../app.js';
 import { ProjectItemParams, ProjectParams } from '../route.js';
 import { z } from 'zod';
-import { DialogSchema, MessageSchema, page } from '../schemas.js';
+import { DialogDetailSchema, DialogSchema, MessageSchema, page } from '../schemas.js';
 
 export const dialogRoutes: RouteModule = ({ route }) => {
   const base = '/api/v1/projects/:projectId/dialogs';
@@ -37,8 +37,8 @@ export const dialogRoutes: RouteModule = ({ route }) => {
     tags: ['dialogs'],
     auth: 'project',
     params: ProjectItemParams,
-    response: DialogSchema,
-    handler: async ({ ctx, params }) => getDialog(ctx, params.id),
+    response: DialogDetailSchema,
+    handler: async ({ ctx, params }) => getDialogDetail(ctx, params.id),
   });
   route({
     method: 'GET',

@@ -13,7 +13,7 @@ import {
   Title,
 } from '@mantine/core';
 import { type RefObject, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, type Dialog, type Message } from '../../api';
+import { ApiError, type Dialog, type DialogDetail, type Message } from '../../api';
 import { Failure, Loading } from '../../components/States';
 import { useFormat } from '../../format';
 import { useI18n } from '../../i18n';
@@ -393,9 +393,14 @@ function useNow() {
  * 7 days, from the client's last message; a blocked bot or an unsubscribed Viber client, from a
  * refusal newer than the client's last message.
  */
-function useSendRule(d: Dialog, messages: Message[], now: number) {
+function useSendRule(d: DialogDetail, messages: Message[], now: number) {
   return useMemo(() => {
-    let lastIn: number | null = d.lastDirection === 'in' && d.lastMessageAt ? Date.parse(d.lastMessageAt) : null;
+    // The server's facts when the detail carries them; otherwise inferred from the loaded messages.
+    let lastIn: number | null = d.lastClientMessageAt
+      ? Date.parse(d.lastClientMessageAt)
+      : d.lastDirection === 'in' && d.lastMessageAt
+        ? Date.parse(d.lastMessageAt)
+        : null;
     let refusal: { at: number; reason: string } | null = null;
     for (let i = messages.length - 1; i >= 0; i--) {
       const msg = messages[i]!;
@@ -414,14 +419,14 @@ function useSendRule(d: Dialog, messages: Message[], now: number) {
       const age = now - lastIn;
       messenger = age <= MESSENGER_WINDOW_MS ? undefined : age <= MESSENGER_HUMAN_AGENT_MS ? 'HUMAN_AGENT' : 'closed';
     }
-    const unreachable =
-      refusal && (lastIn === null || refusal.at > lastIn)
-        ? refusal.reason === 'unsubscribed'
-          ? ('unsubscribed' as const)
-          : ('blocked' as const)
-        : null;
+    let unreachable: 'blocked' | 'unsubscribed' | null = null;
+    if (d.clientReachable) {
+      unreachable = d.clientReachable.reachable ? null : (d.clientReachable.reason ?? 'blocked');
+    } else if (refusal && (lastIn === null || refusal.at > lastIn)) {
+      unreachable = refusal.reason === 'unsubscribed' ? 'unsubscribed' : 'blocked';
+    }
     return { messenger, unreachable };
-  }, [d.channel, d.lastDirection, d.lastMessageAt, messages, now]);
+  }, [d.channel, d.lastDirection, d.lastMessageAt, d.lastClientMessageAt, d.clientReachable, messages, now]);
 }
 
 function CloseModal({

@@ -1,5 +1,5 @@
 import { type InfiniteData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type Dialog, get, type Member, type Message, type Page, post, qs } from '../../api';
+import { type Dialog, type DialogDetail, get, type Member, type Message, type Page, post, qs } from '../../api';
 import { useProject } from '../../session';
 
 /**
@@ -66,7 +66,7 @@ export function useDialog(id: number | null) {
   return useQuery({
     queryKey: keys.dialog(project.id, id ?? 0),
     enabled: id !== null,
-    queryFn: ({ signal }) => get<Dialog>(`${base}/dialogs/${id}`, signal),
+    queryFn: ({ signal }) => get<DialogDetail>(`${base}/dialogs/${id}`, signal),
     staleTime: 5_000,
   });
 }
