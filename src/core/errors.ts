@@ -10,6 +10,8 @@ export const ErrorCodes = {
   NOT_FOUND: 'not_found',
   CONFLICT: 'conflict',
   INVALID_STATE: 'invalid_state',
+  /** It existed but is no longer usable (an expired or already used invitation). */
+  GONE: 'gone',
   RATE_LIMITED: 'rate_limited',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNAVAILABLE: 'unavailable',
@@ -87,6 +89,13 @@ export class InvalidStateError extends AppError {
   constructor(message: string) {
     super(ErrorCodes.INVALID_STATE, message);
     this.name = 'InvalidStateError';
+  }
+}
+
+export class GoneError extends AppError {
+  constructor(message: string) {
+    super(ErrorCodes.GONE, message);
+    this.name = 'GoneError';
   }
 }
 

@@ -10,6 +10,7 @@ import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { defineRoute, type RegisteredRoute, type RouteDef } from './route.js';
+import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { channelRoutes } from './routes/channels.js';
@@ -49,6 +50,7 @@ const MODULES: RouteModule[] = [
   auditRoutes,
   channelRoutes,
   numberRoutes,
+  adminRoutes,
   streamRoutes,
   telegramWebhookRoutes,
   viberWebhookRoutes,

@@ -4,6 +4,7 @@ import { searchIndexes } from './migrations/002_search.js';
 import { oneOpenDialogPerIdentity } from './migrations/003_one_open_dialog.js';
 import { outbound } from './migrations/004_outbound.js';
 import { clientExternalId } from './migrations/005_client_external_id.js';
+import { admin } from './migrations/006_admin.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -14,6 +15,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['003_one_open_dialog', oneOpenDialogPerIdentity],
   ['004_outbound', outbound],
   ['005_client_external_id', clientExternalId],
+  ['006_admin', admin],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -210,6 +210,30 @@ export interface MessagePartsTable {
   status: 'sent' | 'delivered' | 'failed';
   failure_reason: string | null;
 }
+export interface InvitesTable {
+  project_id: number;
+  id: Generated<number>;
+  email: string;
+  name: string | null;
+  role: Role;
+  token_hash: string;
+  created_by: number | null;
+  created_by_name: string | null;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_by: number | null;
+  revoked_at: number | null;
+}
+/** A member disabled in one project (migration 006): moved out of memberships, role kept. */
+export interface DisabledMembershipsTable {
+  project_id: number;
+  user_id: number;
+  role: Role;
+  created_at: number;
+  disabled_at: number;
+  disabled_by: number | null;
+}
 export interface AuditLogTable {
   project_id: number;
   id: Generated<number>;
@@ -242,6 +266,8 @@ export interface Database {
   outbox: OutboxTable;
   message_parts: MessagePartsTable;
   audit_log: AuditLogTable;
+  invites: InvitesTable;
+  disabled_memberships: DisabledMembershipsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -10,12 +10,13 @@ import { Failure, Loading } from './components/States';
 import { I18nProvider, useI18n } from './i18n';
 import { useProjectStream } from './realtime';
 import { AdminPage } from './pages/admin/AdminPage';
+import { InvitePage } from './pages/admin/InvitePage';
 import { LoginPage } from './pages/Login';
 import { LogPage } from './pages/log/LogPage';
 import { WorkspacePage } from './pages/workspace/WorkspacePage';
 import { ProjectProvider, useMe, useProject } from './session';
 
-const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm', fontSmoothing: true });
+const theme = createTheme({ primaryColor: 'blue', primaryShade: 8, defaultRadius: 'sm', fontSmoothing: true });
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 15_000, refetchOnWindowFocus: true, retry: 1 } },
 });
@@ -75,7 +76,10 @@ createRoot(document.getElementById('root')!).render(
       <QueryClientProvider client={queryClient}>
         <I18nProvider>
           <BrowserRouter>
-            <Root />
+            <Routes>
+              <Route path="/invite/:token" element={<InvitePage />} />
+              <Route path="*" element={<Root />} />
+            </Routes>
           </BrowserRouter>
         </I18nProvider>
       </QueryClientProvider>

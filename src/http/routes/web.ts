@@ -56,7 +56,7 @@ export const webRoutes: RouteModule = ({ fastify }) => {
       .header('x-frame-options', 'DENY')
       .send(html);
   };
-  for (const url of ['/', '/login', '/p', '/p/*']) {
+  for (const url of ['/', '/login', '/p', '/p/*', '/invite/*']) {
     fastify.get(url, (_req, reply) => sendIndex(reply));
   }
   for (const [file, type] of [
