@@ -2,7 +2,7 @@ import '@mantine/core/styles.css';
 import '@mantine/dates/styles.css';
 import { createTheme, MantineProvider } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router';
 import { Layout } from './components/Layout';
@@ -13,8 +13,10 @@ import { AdminPage } from './pages/admin/AdminPage';
 import { InvitePage } from './pages/admin/InvitePage';
 import { LoginPage } from './pages/Login';
 import { LogPage } from './pages/log/LogPage';
-import { WorkspacePage } from './pages/workspace/WorkspacePage';
 import { ProjectProvider, useMe, useProject } from './session';
+
+// Each page's code loads when it is first opened: the log's first load stays under its budget.
+const WorkspacePage = lazy(() => import('./pages/workspace/WorkspacePage').then((m) => ({ default: m.WorkspacePage })));
 
 const theme = createTheme({ primaryColor: 'blue', primaryShade: 8, defaultRadius: 'sm', fontSmoothing: true });
 const queryClient = new QueryClient({
@@ -27,8 +29,22 @@ function ProjectRoutes() {
   return (
     <Layout connected={connected}>
       <Routes>
-        <Route path="workspace" element={<WorkspacePage />} />
-        <Route path="workspace/:dialogId" element={<WorkspacePage />} />
+        <Route
+          path="workspace"
+          element={
+            <Suspense fallback={<Loading />}>
+              <WorkspacePage />
+            </Suspense>
+          }
+        />
+        <Route
+          path="workspace/:dialogId"
+          element={
+            <Suspense fallback={<Loading />}>
+              <WorkspacePage />
+            </Suspense>
+          }
+        />
         <Route path="log" element={<LogPage />} />
         <Route
           path="admin/*"

@@ -6,7 +6,7 @@ export function Loading() {
   const { t } = useI18n();
   return (
     <Center p="xl" aria-busy="true">
-      <Loader size="sm" aria-label={t('common.loading')} />
+      <Loader size="sm" role="status" aria-label={t('common.loading')} />
     </Center>
   );
 }
