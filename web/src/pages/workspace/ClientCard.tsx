@@ -26,7 +26,11 @@ export function ClientCard({ dialog: d }: { dialog: Dialog }) {
       <Box component="dl" m={0}>
         <Row label={m('card.name')}>{d.client.name.trim() || m('card.noName')}</Row>
         {d.client.phone && <Row label={m('card.phone')}>{d.client.phone}</Row>}
-        {d.client.handle && <Row label={m('card.handle')}>@{d.client.handle}</Row>}
+        {d.client.handle && (
+          <Row label={m('card.handle')}>
+            {d.client.handle.startsWith('@') ? d.client.handle : `@${d.client.handle}`}
+          </Row>
+        )}
         <Row label={m('card.channel')}>
           {t(`channel.${d.channel}` as const)}
           {d.senderLabel ? ` (${d.senderLabel})` : ''}
