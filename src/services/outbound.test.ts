@@ -7,6 +7,7 @@ import type { Store } from '../store/open.js';
 import { insertSealedChannel } from '../testing/fixtures.js';
 import { createProject, createToken, createUser, forEachStore, testConfig } from '../testing/harness.js';
 import { OutboxWorker } from './outbox-worker.js';
+import { forgetProjectServices } from './service-switches.js';
 
 /**
  * Replies end to end: a client writes through the simulator, a manager answers over the API, the
@@ -511,6 +512,60 @@ forEachStore('outbound replies', (env) => {
       const tooLong = await api('POST', '/dialogs', { channelId, to: '+48603000222', text: 'ż'.repeat(671) });
       assert.equal(tooLong.status, 400);
       assert.match(tooLong.body.error.message, /11 SMS parts/);
+    });
+  });
+
+  describe('service switches (SPEC R8)', () => {
+    const setServices = async (services: Record<string, boolean>) => {
+      await store()
+        .db.updateTable('projects')
+        .set({ settings: JSON.stringify({ services }) })
+        .where('id', '=', projectId)
+        .execute();
+      forgetProjectServices(app.app, projectId);
+    };
+    after(() => setServices({}));
+
+    test('SMS off: no SMS sent or taken in, messengers unaffected; messengers off: the bot’s messages ignored', async () => {
+      const sms = await store()
+        .db.selectFrom('channels')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .where('type', '=', 'sms-http')
+        .executeTakeFirstOrThrow();
+      await setServices({ sms: false });
+      const refused = await api('POST', '/dialogs', { channelId: sms.id, to: '+48604000111', text: 'Hej' });
+      assert.equal(refused.status, 409);
+      assert.match(refused.body.error.message, /SMS is switched off/);
+      const count = async () =>
+        Number(
+          (
+            await store()
+              .db.selectFrom('messages')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('project_id', '=', projectId)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const before = await count();
+      const mo = await sim.smsGateway.sendFromUser({ from: '+48604000111', to: '+48221234567', text: 'Dzień dobry' });
+      assert.equal(mo.status, 200, 'acknowledged, so the gateway does not retry');
+      assert.equal(await count(), before, 'nothing stored while SMS is off');
+
+      await setServices({ messengers: false });
+      const tgBefore = await count();
+      await sim.telegram.sendFromUser('7012345678:AAE-outbound-test-token-000000000', {
+        userId: 799,
+        firstName: 'Wyłączony',
+        text: 'Halo',
+      });
+      assert.equal(await count(), tgBefore);
+      const d = await api('POST', '/dialogs', { channelId: sms.id, to: '+48604000111', text: 'SMS działa' });
+      assert.equal(d.status, 201, 'SMS is on again');
+      await setServices({ workspace: false });
+      const off = await api('POST', `/dialogs/${d.body.dialog.id}/reply`, { text: 'x' });
+      assert.equal(off.status, 409);
+      assert.match(off.body.error.message, /workspace is switched off/);
     });
   });
 });

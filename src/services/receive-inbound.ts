@@ -13,6 +13,7 @@ import type {
   VisitsTable,
 } from '../store/types.js';
 import type { AppContext } from './context.js';
+import { projectServices, serviceOfChannel } from './service-switches.js';
 
 /**
  * The one inbound pipeline for every platform (SPEC §4.1, §4.3, R7). Each platform's webhook
@@ -123,7 +124,16 @@ export async function receiveInbound(
   events: readonly InboundEvent[],
 ): Promise<InboundOutcome[]> {
   const outcomes: InboundOutcome[] = [];
+  // A switched-off service takes no client messages; receipts and reachability still count.
+  const switchedOff = events.some((e) => e.kind === 'message' || e.kind === 'start')
+    ? !(await projectServices(ctx, channel.projectId))[serviceOfChannel(channel.type)]
+    : false;
   for (const ev of events) {
+    if (switchedOff && (ev.kind === 'message' || ev.kind === 'start')) {
+      ctx.log.warn({ channelId: channel.id, kind: ev.kind }, 'client message ignored: the service is switched off');
+      outcomes.push({ kind: ev.kind, outcome: 'ignored' });
+      continue;
+    }
     const published: DomainEvent[] = [];
     outcomes.push(await receiveOne(ctx, channel, ev, published));
     for (const e of published) ctx.bus.publish(e);

@@ -14,6 +14,7 @@ import { lastInboundAt } from '../store/dialogs.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { ClientIdentitiesTable, Database } from '../store/types.js';
 import { audit } from './audit.js';
+import { projectServices, serviceOfChannel } from './service-switches.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
@@ -235,6 +236,15 @@ async function sendableChannel(ctx: ProjectContext, channelId: number, field?: s
     throw new NotFoundError('Channel');
   }
   if (row.enabled !== 1) throw new InvalidStateError(`The channel "${row.name}" is switched off or removed`);
+  const services = await projectServices(ctx, ctx.project.id);
+  if (!services.workspace)
+    throw new InvalidStateError('The workspace is switched off for this project (Settings → Services)');
+  const service = serviceOfChannel(row.type);
+  if (!services[service]) {
+    throw new InvalidStateError(
+      `${service === 'sms' ? 'SMS is' : 'Messengers are'} switched off for this project (Settings → Services)`,
+    );
+  }
   return row;
 }
 
