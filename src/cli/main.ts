@@ -16,6 +16,8 @@ const HELP = `dziennik — the messaging desk
   dziennik token create --project ID --role admin|supervisor|manager --name N
   dziennik seed --project ID --dialogs N [--seed S]
   dziennik export --project ID --kind dialogs|messages [--status ... --from ... --to ...] > file.csv
+  dziennik migrate-to-postgres --database-url URL  copy the SQLite store in DATA_DIR into an empty PostgreSQL
+                                                   database (server stopped), verifying the row counts
   dziennik demo                                    a seeded demo project, its admin, and the platform
                                                    simulator with a page to write as a client (DEMO_SIM_PORT, DEMO_SMPP_PORT)
 
@@ -136,6 +138,24 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(async (store, secretKey) =>
         exportCommand(rest, { store, config: { ...config, secretKey } }, process.stdout),
       );
+    }
+    case 'migrate-to-postgres': {
+      const { values } = parseArgs({ args: rest, options: { 'database-url': { type: 'string' } } });
+      const databaseUrl = values['database-url'];
+      if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl))
+        throw new AppError('validation_failed', 'usage: dziennik migrate-to-postgres --database-url postgres://…');
+      const { migrateToPostgres } = await import('./migrate-to-postgres.js');
+      const report = await migrateToPostgres({
+        dataDir: config.dataDir,
+        databaseUrl,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      for (const r of report) process.stdout.write(`${r.table}\t${r.source}\t${r.target}\n`);
+      process.stderr.write(
+        `copied ${report.length} tables from ${config.dataDir}; row counts verified.\n` +
+          'Start the server with DATABASE_URL set and the same SECRET_KEY (or DATA_DIR/secret.key).\n',
+      );
+      return 0;
     }
     default:
       process.stderr.write(`unknown command: ${command}\n\n${HELP}`);

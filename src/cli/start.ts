@@ -2,6 +2,9 @@ import type { Config } from '../config.js';
 import { SenderRegistry } from '../channels/senders.js';
 import { SmppChannels } from '../channels/sms/smpp-runtime.js';
 import { buildApp } from '../http/app.js';
+import { type EventBus, InProcessBus } from '../realtime/bus.js';
+import { PgNotifyBus } from '../realtime/pg-bus.js';
+import { startAutoClose } from '../services/auto-close.js';
 import { OutboxWorker } from '../services/outbox-worker.js';
 import { migrate } from '../store/migrate.js';
 import { openStore } from '../store/open.js';
@@ -12,7 +15,22 @@ export async function startServer(config: Config) {
   const secretKey = resolveSecretKey(config);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, exclusive: true });
   await migrate(store);
-  const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store });
+  // Several nodes share one PostgreSQL: their events fan out through LISTEN/NOTIFY (SPEC §5).
+  let bus: EventBus;
+  let onBusError = (_err: unknown, _what: string) => {};
+  if (store.dialect === 'postgres' && config.databaseUrl) {
+    const pgBus = new PgNotifyBus({
+      connectionString: config.databaseUrl,
+      pool: store.pgPool!,
+      onError: (err, what) => onBusError(err, what),
+    });
+    await pgBus.start();
+    bus = pgBus;
+  } else {
+    bus = new InProcessBus();
+  }
+  const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store, bus });
+  onBusError = (err, what) => fastify.log.warn({ err }, `event bus: ${what}`);
   // Replies are delivered by the outbox worker; SMS over SMPP through one session per channel
   // (both started once the server listens; a changed channel reconnects its session).
   const smpp = new SmppChannels(app);
@@ -20,8 +38,18 @@ export async function startServer(config: Config) {
   app.bus.subscribe((e) => {
     if (e.type === 'channel.changed')
       void smpp.reload(e.channelId).catch((err) => app.log.error({ err }, 'smpp reload'));
+    if (e.type === 'bus.resync') {
+      // Events were missed while the LISTEN connection was down: queued replies and changed
+      // channels are looked up again (sessions whose channel did not change stay as they are).
+      worker.kick();
+      void (async () => {
+        for (const s of smpp.status()) await smpp.reload(s.channelId);
+        await smpp.start();
+      })().catch((err) => app.log.error({ err }, 'smpp resync'));
+    }
   });
   // The signal handlers come first: a SIGTERM during start-up also shuts down cleanly.
+  let stopAutoClose: () => Promise<void> = async () => {};
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -30,9 +58,15 @@ export async function startServer(config: Config) {
     // Stop accepting, let in-flight requests finish, then release the store (and its lock).
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
+    // A keep-alive connection whose request finishes during the close would otherwise hold the
+    // exit for the server's keep-alive timeout (5 s): close connections as they fall idle.
+    const idle = setInterval(() => fastify.server.closeIdleConnections(), 100);
     await fastify.close();
+    clearInterval(idle);
     await worker.stop();
+    await stopAutoClose();
     await smpp.close();
+    await bus.close();
     await store.close();
     process.exit(0);
   };
@@ -42,6 +76,8 @@ export async function startServer(config: Config) {
   // Replies queued before a crash or restart go out now; new ones as they are queued.
   if (!stopping) {
     worker.start();
+    // Projects with auto-close get their idle dialogs closed, checked every minute.
+    stopAutoClose = startAutoClose(app);
     await smpp.start();
   }
   fastify.log.info(

@@ -9,7 +9,12 @@ export type DomainEvent =
   /** Internal: outbox rows are due now (wakes the outbox workers; not sent to browsers). */
   | { type: 'outbox.pending'; projectId: number }
   /** Internal: a channel was created, changed or removed (long-lived SMPP sessions reconnect). */
-  | { type: 'channel.changed'; projectId: number; channelId: number };
+  | { type: 'channel.changed'; projectId: number; channelId: number }
+  /**
+   * Internal: events may have been missed (the LISTEN connection was lost and is back); consumers
+   * refetch. The hub forwards it to every WebSocket client as `{ type: 'resync' }`.
+   */
+  | { type: 'bus.resync' };
 
 export interface EventBus {
   /** Publish after the transaction that made the change has committed. */

@@ -30,6 +30,8 @@ export type WireEvent =
   | { type: 'dialog.created' | 'dialog.updated'; dialogId: number }
   | { type: 'message.created' | 'message.status'; dialogId: number; messageId: number };
 
+const RESYNC = JSON.stringify({ type: 'resync' });
+
 export class Hub {
   readonly #projects = new Map<number, Set<HubClient>>();
   readonly #audience: DialogAudience;
@@ -80,6 +82,11 @@ export class Hub {
   }
 
   async #deliver(e: DomainEvent): Promise<void> {
+    if (e.type === 'bus.resync') {
+      // Events may have been missed (realtime/pg-bus.ts): every client refetches.
+      for (const clients of this.#projects.values()) for (const c of [...clients]) this.#send(clients, c, RESYNC);
+      return;
+    }
     const wire = toWire(e);
     if (!wire) return;
     const clients = this.#projects.get(e.projectId);
@@ -91,13 +98,17 @@ export class Hub {
         audience ??= await this.#audience(e.projectId, wire.dialogId);
         if (!audience.unassigned && !audience.managers.includes(c.managerId)) continue;
       }
-      if (c.bufferedAmount() > this.#maxBuffered) {
-        clients.delete(c);
-        c.close(4000, 'resync');
-        continue;
-      }
-      c.send(data);
+      this.#send(clients, c, data);
     }
+  }
+
+  #send(clients: Set<HubClient>, c: HubClient, data: string): void {
+    if (c.bufferedAmount() > this.#maxBuffered) {
+      clients.delete(c);
+      c.close(4000, 'resync');
+      return;
+    }
+    c.send(data);
   }
 }
 
