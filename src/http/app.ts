@@ -21,6 +21,7 @@ import { numberRoutes } from './routes/numbers.js';
 import { streamRoutes } from './routes/stream.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
+import { widgetRoutes } from './routes/widget.js';
 import { messengerWebhookRoutes } from './webhooks/messenger.js';
 import { smsWebhookRoutes } from './webhooks/sms.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
@@ -56,6 +57,7 @@ const MODULES: RouteModule[] = [
   viberWebhookRoutes,
   messengerWebhookRoutes,
   smsWebhookRoutes,
+  widgetRoutes,
   webRoutes,
 ];
 

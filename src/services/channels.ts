@@ -282,7 +282,7 @@ export const RemoveChannelSchema = z.object({
 // ---------------------------------------------------------------------------------------------
 // Stored config (public facts only: it is shown to every role)
 
-interface ChannelConfig {
+export interface ChannelConfig {
   botId?: number;
   botUsername?: string;
   botName?: string;
@@ -301,7 +301,7 @@ interface ChannelConfig {
   [key: string]: unknown;
 }
 
-function readConfig(row: Pick<ChannelRow, 'config'>): ChannelConfig {
+export function readConfig(row: Pick<ChannelRow, 'config'>): ChannelConfig {
   try {
     const v = JSON.parse(row.config || '{}') as unknown;
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as ChannelConfig) : {};
@@ -344,7 +344,7 @@ export function webhookUrl(ctx: Pick<ProjectContext, 'config'>, type: string, id
   return `${ctx.config.publicUrl}/webhooks/${type === 'sms-http' ? 'sms' : type}/${id}`;
 }
 
-function deepLink(type: string, config: ChannelConfig): string | null {
+export function deepLink(type: string, config: ChannelConfig): string | null {
   if (type === 'telegram' && config.botUsername) return `https://t.me/${config.botUsername}`;
   if (type === 'viber' && config.uri) return `viber://pa?chatURI=${encodeURIComponent(config.uri)}`;
   if (type === 'messenger' && config.pageId) return `https://m.me/${config.pageId}`;

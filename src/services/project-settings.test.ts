@@ -50,6 +50,8 @@ forEachStore('project-settings', (env) => {
         smsOutboundOnlyPrefixes: null,
         defaultSmsOutboundOnlyPrefixes: ['48799'],
         publicKey: undefined,
+        widgetAllowedOrigins: [],
+        widget: { color: '#1c7ed6', greeting: null, position: 'bottom-right', callbackForm: true },
       },
     );
   });
@@ -156,6 +158,32 @@ forEachStore('project-settings', (env) => {
     assert.equal((await app.inject({ method: 'GET', url: url(), headers: as.manager })).statusCode, 403);
     assert.equal((await patch({ language: 'en' }, as.supervisor)).statusCode, 403);
     assert.equal((await patch({ language: 'en' }, as.manager)).statusCode, 403);
+  });
+
+  test('widget: allowed origins are normalised, the look merges, bad values name their field', async () => {
+    const res = await patch({
+      widgetAllowedOrigins: ['https://sklep.pl/', 'http://localhost:8080', 'https://sklep.pl'],
+      widget: { color: '#ff0000', position: 'bottom-left' },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json() as Record<string, unknown>;
+    assert.deepEqual(body.widgetAllowedOrigins, ['https://sklep.pl', 'http://localhost:8080']);
+    assert.deepEqual(body.widget, { color: '#ff0000', greeting: null, position: 'bottom-left', callbackForm: true });
+    const next = await patch({ widget: { greeting: 'Cześć!', callbackForm: false } });
+    assert.deepEqual((next.json() as Record<string, unknown>).widget, {
+      color: '#ff0000',
+      greeting: 'Cześć!',
+      position: 'bottom-left',
+      callbackForm: false,
+    });
+    const bad = await patch({ widgetAllowedOrigins: ['https://sklep.pl/koszyk'], widget: { color: 'red' } });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(
+      errorOf(bad)
+        .fields?.map((f) => f.field)
+        .sort(),
+      ['body.widget.color', 'body.widgetAllowedOrigins.0'],
+    );
   });
 
   test('the outbound-only prefixes decide which numbers send as "SMS"', async () => {

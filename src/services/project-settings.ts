@@ -42,6 +42,43 @@ const Prefix = z
 
 const bool = z.boolean({ error: 'must be true or false' });
 
+export const WIDGET_POSITIONS = ['bottom-right', 'bottom-left'] as const;
+
+/** A website origin as browsers send it: scheme, host and port only (no path, no trailing slash). */
+const Origin = z
+  .string({ error: 'must be an origin such as https://sklep.pl' })
+  .trim()
+  .max(200, 'must be at most 200 characters')
+  .transform((v, c) => {
+    try {
+      const u = new URL(v);
+      if ((u.protocol === 'https:' || u.protocol === 'http:') && !u.username && u.pathname === '/' && !u.search) {
+        return u.origin;
+      }
+    } catch {}
+    c.addIssue({ code: 'custom', message: 'must be an origin such as https://sklep.pl (no path)' });
+    return z.NEVER;
+  });
+
+const WidgetAppearance = z.strictObject(
+  {
+    color: z
+      .string({ error: 'must be a colour such as #1c7ed6' })
+      .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour such as #1c7ed6')
+      .optional(),
+    greeting: z
+      .string({ error: 'must be text' })
+      .trim()
+      .max(200, 'must be at most 200 characters')
+      .nullable()
+      .optional()
+      .describe('null: the default greeting in the page language'),
+    position: z.enum(WIDGET_POSITIONS, { error: 'must be bottom-right or bottom-left' }).optional(),
+    callbackForm: bool.optional(),
+  },
+  { error: 'must be an object: color, greeting, position, callbackForm' },
+);
+
 export const UpdateProjectSettingsInput = z.strictObject({
   name: z
     .string({ error: 'must be text' })
@@ -76,6 +113,12 @@ export const UpdateProjectSettingsInput = z.strictObject({
     .nullable()
     .optional()
     .describe('E.164 prefixes that send as "SMS" only (R6); [] none; null the installation default'),
+  widgetAllowedOrigins: z
+    .array(Origin, { error: 'must be a list of origins such as https://sklep.pl' })
+    .max(50, 'must be at most 50 origins')
+    .optional()
+    .describe('Websites (origins) allowed to use the widget API (CORS); [] none'),
+  widget: WidgetAppearance.optional().describe('Widget appearance; the keys left out keep their value'),
 });
 export type UpdateProjectSettingsInput = z.input<typeof UpdateProjectSettingsInput>;
 
@@ -89,6 +132,13 @@ export const ProjectSettingsSchema = z.object({
   smsOutboundOnlyPrefixes: z.array(z.string()).nullable().describe('null: the installation default applies'),
   defaultSmsOutboundOnlyPrefixes: z.array(z.string()).describe('SMS_OUTBOUND_ONLY_PREFIXES of the installation'),
   publicKey: z.string().describe('The widget key (public: it is in the website snippet)'),
+  widgetAllowedOrigins: z.array(z.string()),
+  widget: z.object({
+    color: z.string(),
+    greeting: z.string().nullable(),
+    position: z.enum(WIDGET_POSITIONS),
+    callbackForm: z.boolean(),
+  }),
 });
 export type ProjectSettings = z.infer<typeof ProjectSettingsSchema>;
 
@@ -145,6 +195,26 @@ export function settingsView(ctx: AppContext, row: ProjectRow): ProjectSettings 
     smsOutboundOnlyPrefixes: parsedPrefixes.success ? parsedPrefixes.data : null,
     defaultSmsOutboundOnlyPrefixes: [...ctx.config.smsOutboundOnlyPrefixes],
     publicKey: row.public_key,
+    widgetAllowedOrigins: z
+      .array(Origin)
+      .max(50)
+      .catch([])
+      .parse(s.widgetAllowedOrigins ?? []),
+    widget: widgetView(s.widget),
+  };
+}
+
+const DEFAULT_WIDGET_COLOR = '#1c7ed6';
+
+function widgetView(raw: unknown): ProjectSettings['widget'] {
+  const w = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  return {
+    color: typeof w.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(w.color) ? w.color : DEFAULT_WIDGET_COLOR,
+    greeting: typeof w.greeting === 'string' && w.greeting.trim() ? w.greeting.slice(0, 200) : null,
+    position: (WIDGET_POSITIONS as readonly unknown[]).includes(w.position)
+      ? (w.position as ProjectSettings['widget']['position'])
+      : 'bottom-right',
+    callbackForm: w.callbackForm !== false,
   };
 }
 
@@ -191,6 +261,14 @@ export async function updateProjectSettings(ctx: ProjectContext, raw: unknown): 
     if (input.smsOutboundOnlyPrefixes !== undefined) {
       if (input.smsOutboundOnlyPrefixes === null) delete json.smsOutboundOnlyPrefixes;
       else json.smsOutboundOnlyPrefixes = [...new Set(input.smsOutboundOnlyPrefixes)];
+    }
+    if (input.widgetAllowedOrigins !== undefined) json.widgetAllowedOrigins = [...new Set(input.widgetAllowedOrigins)];
+    if (input.widget !== undefined) {
+      const w = {
+        ...before.widget,
+        ...Object.fromEntries(Object.entries(input.widget).filter(([, v]) => v !== undefined)),
+      };
+      json.widget = { ...w, greeting: w.greeting ? w.greeting : null };
     }
     const next: ProjectRow = {
       ...row,

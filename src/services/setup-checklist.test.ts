@@ -42,7 +42,7 @@ forEachStore('setup-checklist', (env) => {
     assert.deepEqual(c.paths, { sms: false, web: false });
     assert.deepEqual(state(c), {
       smsNumber: 'no_sms_channel',
-      widget: 'widget_not_available',
+      widget: 'no_widget_origin',
       messenger: 'no_messenger',
       workspaceUsers: 'no_managers',
       serviceSwitches: 'ok',
@@ -57,7 +57,7 @@ forEachStore('setup-checklist', (env) => {
         ['serviceSwitches', 'services', null],
       ],
     );
-    assert.match(item(c, 'widget').hint ?? '', /issue 5/);
+    assert.match(item(c, 'widget').hint ?? '', /allowed websites/);
     assert.ok(c.items.every((i) => i.ok === (i.hint === null)));
   });
 
@@ -122,7 +122,14 @@ forEachStore('setup-checklist', (env) => {
     const c = await getSetupChecklist(ctx);
     assert.equal(state(c).messenger, 'messenger_failing');
     assert.match(item(c, 'messenger').hint ?? '', /Unauthorized/);
-    // Without the widget (issue 5) the web path cannot hold yet.
+    // Without an allowed website for the widget the web path cannot hold.
     assert.equal(c.paths.web, false);
+
+    // An allowed website and a working messenger: the web path holds.
+    await store.db.updateTable('channels').set({ config: '{}' }).where('id', '=', tg).execute();
+    await updateProjectSettings(ctx, { widgetAllowedOrigins: ['https://sklep.pl'] });
+    const web = await getSetupChecklist(ctx);
+    assert.equal(state(web).widget, 'ok');
+    assert.equal(web.paths.web, true);
   });
 });

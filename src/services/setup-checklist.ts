@@ -121,7 +121,12 @@ export async function getSetupChecklist(ctx: ProjectContext): Promise<SetupCheck
     'web',
     !sw.widget
       ? ['widget_off', 'The widget is switched off: switch it on in the service switches', 'services']
-      : ['widget_not_available', 'The website widget comes with issue 5; until then clients can write by SMS'],
+      : settings.widgetAllowedOrigins.length === 0
+        ? [
+            'no_widget_origin',
+            "Add your website's address to the widget's allowed websites, then paste the snippet on the site",
+          ]
+        : null,
   );
   const messenger = item(
     'messenger',

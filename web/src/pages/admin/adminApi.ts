@@ -90,6 +90,8 @@ export interface ProjectSettings {
   smsOutboundOnlyPrefixes: string[] | null;
   defaultSmsOutboundOnlyPrefixes: string[];
   publicKey: string;
+  widgetAllowedOrigins: string[];
+  widget: { color: string; greeting: string | null; position: 'bottom-right' | 'bottom-left'; callbackForm: boolean };
 }
 
 export type SetupKey = 'smsNumber' | 'widget' | 'messenger' | 'workspaceUsers' | 'serviceSwitches';
