@@ -19,6 +19,7 @@ import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { numberRoutes } from './routes/numbers.js';
 import { streamRoutes } from './routes/stream.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
 import { widgetRoutes } from './routes/widget.js';
@@ -53,6 +54,7 @@ const MODULES: RouteModule[] = [
   numberRoutes,
   adminRoutes,
   streamRoutes,
+  analyticsRoutes,
   telegramWebhookRoutes,
   viberWebhookRoutes,
   messengerWebhookRoutes,

@@ -5,6 +5,7 @@ import { oneOpenDialogPerIdentity } from './migrations/003_one_open_dialog.js';
 import { outbound } from './migrations/004_outbound.js';
 import { clientExternalId } from './migrations/005_client_external_id.js';
 import { admin } from './migrations/006_admin.js';
+import { analyticsIndexes } from './migrations/007_analytics.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -16,6 +17,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['004_outbound', outbound],
   ['005_client_external_id', clientExternalId],
   ['006_admin', admin],
+  ['007_analytics', analyticsIndexes],
 ];
 
 class StaticProvider implements MigrationProvider {

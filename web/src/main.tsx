@@ -13,6 +13,7 @@ import { AdminPage } from './pages/admin/AdminPage';
 import { InvitePage } from './pages/admin/InvitePage';
 import { LoginPage } from './pages/Login';
 import { LogPage } from './pages/log/LogPage';
+import { AnalyticsPage } from './pages/analytics/AnalyticsPage';
 import { ProjectProvider, useMe, useProject } from './session';
 
 // Each page's code loads when it is first opened: the log's first load stays under its budget.
@@ -46,6 +47,7 @@ function ProjectRoutes() {
           }
         />
         <Route path="log" element={<LogPage />} />
+        <Route path="analytics" element={<AnalyticsPage />} />
         <Route
           path="admin/*"
           element={project.role === 'admin' ? <AdminPage /> : <Navigate to="../workspace" replace />}

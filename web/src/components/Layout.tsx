@@ -2,7 +2,8 @@ import { AppShell, Badge, Burger, Group, Menu, NavLink, Select, Text, Tooltip, U
 import { useDisclosure } from '@mantine/hooks';
 import type { ReactNode } from 'react';
 import { NavLink as RouterLink, useNavigate } from 'react-router';
-import { LOCALE_NAMES, LOCALES, type Locale, useI18n } from '../i18n';
+import { LOCALE_NAMES, LOCALES, type Locale, useI18n, useMessages } from '../i18n';
+import { ANALYTICS_NAV } from '../pages/analytics/messages';
 import { useAuthActions, useProject } from '../session';
 
 /** The frame around every page: navigation, project switch, language and sign-out. */
@@ -10,11 +11,14 @@ export function Layout({ children, connected }: { children: ReactNode; connected
   const { t, locale, setLocale } = useI18n();
   const { me, project } = useProject();
   const { logout } = useAuthActions();
+  const analyticsNav = useMessages(ANALYTICS_NAV);
   const navigate = useNavigate();
   const [opened, { toggle, close }] = useDisclosure();
   const links = [
     { to: `/p/${project.id}/workspace`, label: t('nav.workspace') },
     { to: `/p/${project.id}/log`, label: t('nav.log') },
+    // Every role: a manager sees the figures of the dialogs the log shows them (docs/ANALYTICS.md).
+    { to: `/p/${project.id}/analytics`, label: analyticsNav('nav') },
     ...(project.role === 'admin' ? [{ to: `/p/${project.id}/admin`, label: t('nav.admin') }] : []),
   ];
   return (
