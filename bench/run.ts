@@ -10,6 +10,7 @@
  *   BENCH_KEEP=1                   keep the datasets (the database dz_bench_<n>, .bench-data/sqlite-<n>)
  *   BENCH_WRITE=0                  do not touch docs/PERFORMANCE.md
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -261,10 +262,10 @@ async function exportRowsAfter(store: Store, afterId: number): Promise<number> {
 }
 
 const EXPORT_SQL = `SELECT d.id, d.manager_sort, d.created_at, d.closed_at, d.status, d.channel_type, d.channel_id, d.client_name,
-  d.client_phone, d.client_handle, ci.external_id, d.manager_name, d.closed_by_name, d.close_reason, d.last_responder_type,
+  d.client_phone, d.client_external_id, d.client_handle, d.manager_name, d.closed_by_name, d.close_reason, d.last_responder_type,
   d.last_responder_name, d.messages_in, d.messages_out, d.first_response_seconds, d.source, d.utm_source, d.utm_medium,
   d.utm_campaign, d.utm_term, d.utm_content, d.referrer, d.landing_url, d.click_ids, d.channel_group
-  FROM dialogs d LEFT JOIN client_identities ci ON ci.project_id = d.project_id AND ci.id = d.identity_id
+  FROM dialogs d
   WHERE d.project_id = ${PROJECT}`;
 
 async function exportBaselines(ds: Dataset) {
@@ -479,6 +480,8 @@ async function main() {
     fs.writeFileSync(file, `${text.slice(0, i + begin.length)}\n${body}\n${text.slice(j)}`);
     log('docs/PERFORMANCE.md updated');
   }
+  // Issue 3: inbound webhooks (bench/inbound.ts: the server in a process of its own; same BENCH_* variables).
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/inbound.ts')], { stdio: 'inherit' });
 }
 
 main().catch((err) => {

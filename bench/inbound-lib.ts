@@ -1,0 +1,179 @@
+/**
+ * Helpers of `bench/inbound.ts`: where the machine's CPU went, counting the store's round trips,
+ * summarising a CPU profile, and writing the per-store parts of the docs/PERFORMANCE.md section.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU milliseconds used so far by every process named `postgres` (backends, WAL writer, checkpointer…). */
+export function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** The whole machine's busy and total CPU milliseconds so far (all cores, from /proc/stat). */
+export function machineCpuMs(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
+}
+
+/**
+ * Counts statements sent to the store: every `query` of a pg client (Kysely's PostgreSQL driver,
+ * BEGIN and COMMIT included) and every run/all/get/iterate of a better-sqlite3 statement, with the
+ * time better-sqlite3 holds the event loop (its calls are synchronous; COMMIT includes the fsync).
+ * A counter and two clock reads per call, so it stays on during the measured run.
+ */
+export function installQueryCounter() {
+  /** n: statements; sqliteMs: main-thread milliseconds inside better-sqlite3, by the statement's first word. */
+  const counter = { n: 0, sqliteMs: {} as Record<string, number> };
+  const client = pg.Client.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const query = client.query!;
+  client.query = function (this: unknown, ...args: unknown[]) {
+    counter.n++;
+    return query.apply(this, args);
+  };
+  const require = createRequire(import.meta.url);
+  const Sqlite = require('better-sqlite3') as new (
+    file: string,
+  ) => {
+    prepare(sql: string): object;
+    close(): void;
+  };
+  const probe = new Sqlite(':memory:');
+  const stmtProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+  probe.close();
+  for (const m of ['run', 'all', 'get', 'iterate']) {
+    const orig = stmtProto[m]!;
+    stmtProto[m] = function (this: { source: string }, ...args: unknown[]) {
+      counter.n++;
+      const t = performance.now();
+      try {
+        return orig.apply(this, args);
+      } finally {
+        const verb = /^\s*(\w+)/.exec(this.source)?.[1]?.toLowerCase() ?? '?';
+        counter.sqliteMs[verb] = (counter.sqliteMs[verb] ?? 0) + performance.now() - t;
+      }
+    };
+  }
+  return counter;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Where a function lives, coarsely: which library, our code, or Node itself. */
+function area(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'garbage collector';
+  if (fn === '(idle)' || fn === '(program)') return fn;
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1]!;
+  if (url.includes('/src/')) return `src/${url.split('/src/')[1]!.split('/')[0]}`;
+  if (url.includes('/bench/')) return 'bench';
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  return url === '' ? '(native)' : 'other';
+}
+
+/** Self time by area and the top functions of a V8 CPU profile, as text. */
+export function summariseProfile(profile: Profile, top = 25): string {
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;
+  const byArea = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const t = self.get(n.id) ?? 0;
+    if (t === 0) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const a = area(url, functionName);
+    byArea.set(a, (byArea.get(a) ?? 0) + t);
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+  }
+  const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
+  const lines = ['self time by area:'];
+  for (const [a, t] of [...byArea].sort((x, y) => y[1] - x[1]).slice(0, 20)) lines.push(`  ${pct(t)}  ${a}`);
+  lines.push('top functions (self time):');
+  for (const [f, t] of [...byFn].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${f}`);
+  return lines.join('\n');
+}
+
+export const SECTION_HEADING = '## Inbound webhooks (issue 3)';
+const OUTER_BEGIN = '<!-- bench:inbound:begin -->';
+const OUTER_END = '<!-- bench:inbound:end -->';
+const partBegin = (kind: string) => `<!-- bench:inbound-${kind}:begin -->`;
+const partEnd = (kind: string) => `<!-- bench:inbound-${kind}:end -->`;
+
+/**
+ * Writes the inbound section of docs/PERFORMANCE.md: the intro, and the part of each store that
+ * ran; a store that did not run keeps its figures. Creates the section (heading, markers) if absent.
+ */
+export function writeInboundSection(file: string, intro: string, parts: Record<string, string>, kinds: string[]) {
+  let text = fs.readFileSync(file, 'utf8');
+  if (!text.includes(OUTER_BEGIN) || !text.includes(OUTER_END)) {
+    const skeleton = [OUTER_BEGIN, ...kinds.flatMap((k) => [partBegin(k), partEnd(k)]), OUTER_END].join('\n');
+    text = text.includes(SECTION_HEADING)
+      ? text.replace(SECTION_HEADING, `${SECTION_HEADING}\n\n${skeleton}\n`)
+      : `${text.replace(/\s*$/, '')}\n\n${SECTION_HEADING}\n\n${skeleton}\n`;
+  }
+  for (const k of kinds) {
+    if (text.includes(partBegin(k))) continue;
+    const j = text.indexOf(OUTER_END);
+    text = `${text.slice(0, j)}${partBegin(k)}\n${partEnd(k)}\n${text.slice(j)}`;
+  }
+  // The intro: from the outer begin marker to the first store's part.
+  const i = text.indexOf(OUTER_BEGIN) + OUTER_BEGIN.length;
+  const firstPart = Math.min(...kinds.map((k) => text.indexOf(partBegin(k))));
+  text = `${text.slice(0, i)}\n${intro}\n\n${text.slice(firstPart)}`;
+  for (const [k, body] of Object.entries(parts)) {
+    const b = text.indexOf(partBegin(k)) + partBegin(k).length;
+    const e = text.indexOf(partEnd(k));
+    text = `${text.slice(0, b)}\n${body}\n${text.slice(e)}`;
+  }
+  fs.writeFileSync(file, text);
+}
+
+export const benchDataDir = (root: string) => {
+  const dir = path.join(root, '.bench-data');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+};
