@@ -6,6 +6,7 @@ import { type EventBus, InProcessBus } from '../realtime/bus.js';
 import { PgNotifyBus } from '../realtime/pg-bus.js';
 import { startAutoClose } from '../services/auto-close.js';
 import { OutboxWorker } from '../services/outbox-worker.js';
+import { WebhookWorker } from '../services/webhook-worker.js';
 import { migrate } from '../store/migrate.js';
 import { openStore } from '../store/open.js';
 import { resolveSecretKey } from './secret.js';
@@ -35,6 +36,8 @@ export async function startServer(config: Config) {
   // (both started once the server listens; a changed channel reconnects its session).
   const smpp = new SmppChannels(app);
   const worker = new OutboxWorker(app, new SenderRegistry(app, { smpp }));
+  // Outgoing webhooks: bus events become delivery rows, sent with retries (docs/WEBHOOKS.md).
+  const webhooks = new WebhookWorker(app);
   app.bus.subscribe((e) => {
     if (e.type === 'channel.changed')
       void smpp.reload(e.channelId).catch((err) => app.log.error({ err }, 'smpp reload'));
@@ -64,6 +67,7 @@ export async function startServer(config: Config) {
     await fastify.close();
     clearInterval(idle);
     await worker.stop();
+    await webhooks.stop();
     await stopAutoClose();
     await smpp.close();
     await bus.close();
@@ -76,6 +80,7 @@ export async function startServer(config: Config) {
   // Replies queued before a crash or restart go out now; new ones as they are queued.
   if (!stopping) {
     worker.start();
+    webhooks.start();
     // Projects with auto-close get their idle dialogs closed, checked every minute.
     stopAutoClose = startAutoClose(app);
     await smpp.start();

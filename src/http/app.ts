@@ -22,6 +22,7 @@ import { streamRoutes } from './routes/stream.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
+import { webhooksOutRoutes } from './routes/webhooks-out.js';
 import { widgetRoutes } from './routes/widget.js';
 import { messengerWebhookRoutes } from './webhooks/messenger.js';
 import { smsWebhookRoutes } from './webhooks/sms.js';
@@ -55,6 +56,7 @@ const MODULES: RouteModule[] = [
   adminRoutes,
   streamRoutes,
   analyticsRoutes,
+  webhooksOutRoutes,
   telegramWebhookRoutes,
   viberWebhookRoutes,
   messengerWebhookRoutes,

@@ -6,6 +6,7 @@ import { outbound } from './migrations/004_outbound.js';
 import { clientExternalId } from './migrations/005_client_external_id.js';
 import { admin } from './migrations/006_admin.js';
 import { analyticsIndexes } from './migrations/007_analytics.js';
+import { webhooks } from './migrations/008_webhooks.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -18,6 +19,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['005_client_external_id', clientExternalId],
   ['006_admin', admin],
   ['007_analytics', analyticsIndexes],
+  ['008_webhooks', webhooks],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -248,6 +248,44 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** An outgoing webhook receiver (migration 008); `events` is a JSON array, `secret` sealed. */
+export interface WebhookEndpointsTable {
+  project_id: number;
+  id: Generated<number>;
+  url: string;
+  events: string;
+  secret: string;
+  enabled: number;
+  paused_at: number | null;
+  pause_reason: string | null;
+  consecutive_failures: number;
+  failing_since: number | null;
+  created_at: number;
+}
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'dead';
+/** One event for one endpoint (migration 008). */
+export interface WebhookDeliveriesTable {
+  project_id: number;
+  id: Generated<number>;
+  endpoint_id: number;
+  uid: string;
+  event_type: string;
+  event_key: string;
+  dialog_id: number | null;
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  first_attempt_at: number | null;
+  locked_until: number | null;
+  locked_by: string | null;
+  response_status: number | null;
+  response_body_excerpt: string | null;
+  error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   users: UsersTable;
@@ -268,6 +306,8 @@ export interface Database {
   audit_log: AuditLogTable;
   invites: InvitesTable;
   disabled_memberships: DisabledMembershipsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -10,6 +10,7 @@ import { ServicesSection } from './ServicesSection';
 import { SettingsSection } from './SettingsSection';
 import { SetupChecklist } from './SetupChecklist';
 import { UsersSection } from './UsersSection';
+import { WebhooksSection } from './WebhooksSection';
 import { WidgetSection } from './WidgetSection';
 
 /**
@@ -54,6 +55,9 @@ export default function AdminView() {
         </Tabs.Panel>
         <Tabs.Panel value="settings" pt="md">
           <SettingsSection />
+        </Tabs.Panel>
+        <Tabs.Panel value="webhooks" pt="md">
+          <WebhooksSection />
         </Tabs.Panel>
       </Tabs>
     </Stack>

@@ -8,7 +8,7 @@ import { useProject } from '../../session';
  * and every change refetches that whole prefix, so the setup checklist follows each change.
  */
 
-export const SECTIONS = ['users', 'channels', 'numbers', 'widget', 'services', 'settings'] as const;
+export const SECTIONS = ['users', 'channels', 'numbers', 'widget', 'services', 'settings', 'webhooks'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export type ChannelType = 'telegram' | 'viber' | 'messenger' | 'sms' | 'sms-http';
