@@ -20,9 +20,9 @@ import { healthRoutes } from './routes/health.js';
 import { numberRoutes } from './routes/numbers.js';
 import { streamRoutes } from './routes/stream.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { webhooksOutRoutes } from './routes/webhooks-out.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
-import { webhooksOutRoutes } from './routes/webhooks-out.js';
 import { widgetRoutes } from './routes/widget.js';
 import { messengerWebhookRoutes } from './webhooks/messenger.js';
 import { smsWebhookRoutes } from './webhooks/sms.js';
@@ -104,7 +104,7 @@ export async function buildApp(opts: BuildAppOptions) {
   const log: Logger = fastify.log as unknown as Logger;
   const app: AppContext = makeAppContext({ store, config, bus: opts.bus, clock: opts.clock, log });
   installErrorHandlers(fastify);
-  const metrics = installMetrics(fastify);
+  const metrics = installMetrics(fastify, app);
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');

@@ -6,6 +6,7 @@ import { actorRole, actorUserId } from '../../services/context.js';
 import { dialogAudience } from '../../store/dialogs.js';
 import type { RouteModule } from '../app.js';
 import { authenticate, loadProjectContext } from '../auth.js';
+import { observeWebSocketClients } from '../metrics.js';
 
 /**
  * `GET /api/v1/projects/{projectId}/stream` (WebSocket, SPEC §7): the project's domain events as
@@ -19,10 +20,11 @@ import { authenticate, loadProjectContext } from '../auth.js';
 const Params = z.object({ projectId: z.coerce.number().int().positive() });
 const PING_MS = 30_000;
 
-export const streamRoutes: RouteModule = ({ fastify, app }) => {
+export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
   const hub = new Hub(app.bus, (p, d) => dialogAudience(app.store, p, d), {
     onError: (err) => app.log.error({ err }, 'realtime delivery failed'),
   });
+  observeWebSocketClients(metrics, () => hub.size);
   fastify.addHook('preClose', async () => {
     hub.closeAll(1012, 'restarting');
     hub.stop();

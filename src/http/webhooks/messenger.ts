@@ -4,6 +4,8 @@ import { ForbiddenError, invalid, NotFoundError, UnauthenticatedError } from '..
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
 import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
+import { limitWebhooks } from '../limits.js';
+import { observeWebhooks } from '../metrics.js';
 
 /**
  * `GET|POST /webhooks/messenger/{channelId}` (SPEC §7). GET is Meta's verification request: with
@@ -27,7 +29,7 @@ interface MessengerCredentials {
   verifyToken?: string;
 }
 
-export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
+export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry, metrics }) => {
   registry.push({
     method: 'GET',
     url: '/webhooks/messenger/:channelId',
@@ -50,6 +52,8 @@ export const messengerWebhookRoutes: RouteModule = ({ fastify, app, registry }) 
   const profileName = createProfileLookup({ fetch: globalThis.fetch, graphApiUrl: app.config.graphApiUrl });
 
   rawBodyScope(fastify, (scope) => {
+    observeWebhooks(scope, metrics, 'messenger');
+    limitWebhooks(scope, app, 'messenger');
     scope.get('/webhooks/messenger/:channelId', async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<MessengerCredentials>(app, channelId, 'messenger');

@@ -15,6 +15,8 @@ import { findWebhookChannel, type InboundChannel, receiveInbound } from '../../s
 import type { RouteModule } from '../app.js';
 import { errorBody } from '../errors.js';
 import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
+import { limitWebhooks } from '../limits.js';
+import { observeWebhooks } from '../metrics.js';
 
 /**
  * `POST /webhooks/sms/{channelId}` (SPEC §7): an HTTP SMS gateway's incoming SMS and delivery
@@ -37,7 +39,7 @@ interface SmsHttpCredentials {
   secret?: string;
 }
 
-export const smsWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
+export const smsWebhookRoutes: RouteModule = ({ fastify, app, registry, metrics }) => {
   registry.push({
     method: 'POST',
     url: '/webhooks/sms/:channelId',
@@ -50,6 +52,8 @@ export const smsWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
     response: Answer,
   });
   rawBodyScope(fastify, (scope) => {
+    observeWebhooks(scope, metrics, 'sms');
+    limitWebhooks(scope, app, 'sms');
     scope.post('/webhooks/sms/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<SmsHttpCredentials>(app, channelId, 'sms-http');

@@ -4,6 +4,8 @@ import { invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
 import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
+import { limitWebhooks } from '../limits.js';
+import { observeWebhooks } from '../metrics.js';
 
 /**
  * `POST /webhooks/telegram/{channelId}` (SPEC §7): Telegram posts each Update here with the
@@ -17,7 +19,7 @@ import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-bo
 
 const Params = z.object({ channelId: z.coerce.number().int().positive().describe('The channel the webhook is for') });
 
-export const telegramWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
+export const telegramWebhookRoutes: RouteModule = ({ fastify, app, registry, metrics }) => {
   registry.push({
     method: 'POST',
     url: '/webhooks/telegram/:channelId',
@@ -27,6 +29,8 @@ export const telegramWebhookRoutes: RouteModule = ({ fastify, app, registry }) =
     params: Params,
   });
   rawBodyScope(fastify, (scope) => {
+    observeWebhooks(scope, metrics, 'telegram');
+    limitWebhooks(scope, app, 'telegram');
     scope.post('/webhooks/telegram/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel(app, channelId, 'telegram');

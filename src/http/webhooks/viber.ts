@@ -4,6 +4,8 @@ import { invalid, NotFoundError, UnauthenticatedError } from '../../core/errors.
 import { findWebhookChannel, receiveInbound } from '../../services/receive-inbound.js';
 import type { RouteModule } from '../app.js';
 import { channelIdOf, rawBody, rawBodyScope, WEBHOOK_BODY_LIMIT } from './raw-body.js';
+import { limitWebhooks } from '../limits.js';
+import { observeWebhooks } from '../metrics.js';
 
 /**
  * `POST /webhooks/viber/{channelId}` (SPEC §7): Viber's callbacks, signed with
@@ -18,7 +20,7 @@ interface ViberCredentials {
   authToken?: string;
 }
 
-export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
+export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry, metrics }) => {
   registry.push({
     method: 'POST',
     url: '/webhooks/viber/:channelId',
@@ -28,6 +30,8 @@ export const viberWebhookRoutes: RouteModule = ({ fastify, app, registry }) => {
     params: Params,
   });
   rawBodyScope(fastify, (scope) => {
+    observeWebhooks(scope, metrics, 'viber');
+    limitWebhooks(scope, app, 'viber');
     scope.post('/webhooks/viber/:channelId', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const channelId = channelIdOf(req);
       const found = await findWebhookChannel<ViberCredentials>(app, channelId, 'viber');
