@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { fmt, fmtInt } from './lib.js';
 
 const CLK_TCK = (() => {
   try {
@@ -17,22 +18,20 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** CPU milliseconds used so far by every process named `postgres` (backends, WAL writer, checkpointer…). */
-export function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
+/** CPU milliseconds used so far by each of these processes (user + system, from /proc); gone ones are left out. */
+export function processCpuMs(pids: Iterable<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
     try {
-      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
       // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      out.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK);
     } catch {
       // the process ended meanwhile
     }
   }
-  return (ticks * 1000) / CLK_TCK;
+  return out;
 }
 
 /** The whole machine's busy and total CPU milliseconds so far (all cores, from /proc/stat). */
@@ -135,6 +134,42 @@ export function summariseProfile(profile: Profile, top = 25): string {
   lines.push('top functions (self time):');
   for (const [f, t] of [...byFn].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${f}`);
   return lines.join('\n');
+}
+
+/** The text above the per-store parts: what is measured and how. */
+export function inboundIntro(newUserShare: number, target: { rate: number; p99: number }): string {
+  return [
+    '`npm run bench:inbound` (bench/inbound.ts). The real server (`buildApp`, a real store, listening on',
+    '127.0.0.1) runs in the benchmark process; a load generator in a child process (node:http, keep-alive)',
+    'floods `POST /webhooks/telegram/{channelId}` with Telegram `message` Updates — unique `update_id` and',
+    '`message_id`, Polish text, the secret-token header; the first 300 messages come from 300 new clients,',
+    `then ${fmt(newUserShare * 100, 0)}% from a new client (a new dialog) and the rest from a known one (appended to`,
+    'their open dialog) — over a fixed number of connections, each sending its next request when the last is',
+    'answered (a closed loop: the throughput is the server’s capacity, and the latency includes queueing at',
+    'that rate). Both share the machine’s 2 cores with PostgreSQL; the CPU table of each store says who used what.',
+    '',
+    '- **request → committed**: the generator’s clock from just before sending to the end of the 2xx; the',
+    '  webhook answers only after the message’s transaction has committed.',
+    '- **request → realtime event**: the server subscribes to the app’s event bus and records the wall-clock',
+    '  time (`performance.timeOrigin + performance.now()`) of each `message.created`; the generator records',
+    '  each message’s send time on its own wall clock; after the run the event’s message id is mapped to the',
+    '  Telegram `message_id` through the stored row, and the offset between the two processes’ clocks',
+    '  (measured by IPC pings before and after the flood and given with each store; the two clocks are not',
+    '  assumed equal — they have differed by 4 ms) is subtracted.',
+    '  The bus is in-process and publishes right after the commit, before the reply, so this is the request →',
+    '  commit time as the server sees it.',
+    '- **bare route**: `POST /bench/bare` on the same Fastify instance (added through Fastify’s',
+    '  `fastify.initialization` diagnostics channel, so it has the app’s hooks), parsing the same JSON bodies',
+    '  and answering 200, flooded the same way: the cost of HTTP, Fastify and the generator alone.',
+    '- **checks**: messages stored = webhook 2xx answers (warm-up included), no 5xx, one `message.created`',
+    '  per measured 2xx, dialogs = distinct clients (one open dialog each).',
+    `- Target (issue 3): at least ${fmtInt(target.rate)} messages/s on PostgreSQL with p99 under ${target.p99} ms.`,
+    '',
+    '`BENCH_STORES=postgres npm run bench:inbound` reruns one store and leaves the other’s figures; the variables',
+    '(duration, connections, share of new clients, a CPU profile of the server) are listed at the top of',
+    'bench/inbound.ts. The machine is shared: compare the webhook with the bare route and the CPU columns of the',
+    'same run, and read the “other cores” column before trusting a throughput figure.',
+  ].join('\n');
 }
 
 export const SECTION_HEADING = '## Inbound webhooks (issue 3)';

@@ -43,9 +43,10 @@ import { openStore, type Store } from '../src/store/open.js';
 import type { RunRequest, RunResult } from './inbound-load.js';
 import {
   benchDataDir,
+  inboundIntro,
   installQueryCounter,
   machineCpuMs,
-  postgresCpuMs,
+  processCpuMs,
   summariseProfile,
   writeInboundSection,
 } from './inbound-lib.js';
@@ -97,6 +98,11 @@ const queries = installQueryCounter();
 interface BenchStore {
   store: Store;
   settings: string;
+  /**
+   * PostgreSQL: the processes whose CPU is ours — the backends of the benchmark's database and the
+   * WAL writer, checkpointer and background writer (shared with other databases, if any are busy).
+   */
+  pgPids?: () => Promise<number[]>;
   drop(): Promise<void>;
 }
 
@@ -126,7 +132,6 @@ async function openBenchStore(kind: Kind): Promise<BenchStore> {
     `synchronous_commit ${await show('synchronous_commit')}, shared_buffers ${await show('shared_buffers')}), ` +
     `a fresh database, ${PG_POOL ? `a pool of ${PG_POOL} connections (experiment)` : 'the server’s default pool of 10 connections'}, ` +
     `connected over ${url0.hostname.startsWith('%2F') || url0.hostname === '' ? 'a Unix socket' : `TCP to ${url0.hostname}`}`;
-  await admin.end();
   const url = new URL(PG_ADMIN);
   url.pathname = `/${name}`;
   // The pool size `dziennik start` uses (openStore's default), unless an experiment asks otherwise.
@@ -138,12 +143,18 @@ async function openBenchStore(kind: Kind): Promise<BenchStore> {
   return {
     store,
     settings,
+    async pgPids() {
+      const r = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = $1 OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+        [name],
+      );
+      return r.rows.map((row) => row.pid);
+    },
     async drop() {
       await store.close();
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
     },
   };
 }
@@ -291,23 +302,26 @@ interface Cpu {
 }
 
 /** Starts counting CPU time: this process (the server), PostgreSQL's processes, the whole machine. */
-function cpuMeter(kind: Kind) {
+async function cpuMeter(pgPids: BenchStore['pgPids']) {
+  const pids0 = pgPids ? await pgPids() : [];
   const cpu0 = process.cpuUsage();
-  const pg0 = kind === 'postgres' ? postgresCpuMs() : 0;
+  const pg0 = processCpuMs(pids0);
   const m0 = machineCpuMs();
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
-  return (run: RunResult): Cpu => {
+  return async (run: RunResult): Promise<Cpu> => {
     const elu = performance.eventLoopUtilization(elu0).utilization;
     const wallS = (performance.now() - t0) / 1000;
     const m1 = machineCpuMs();
-    const pg1 = kind === 'postgres' ? postgresCpuMs() : 0;
+    const pg1 = processCpuMs(new Set([...pids0, ...(pgPids ? await pgPids() : [])]));
+    let postgres = 0;
+    for (const [pid, ms] of pg1) postgres += ms - (pg0.get(pid) ?? 0);
     const cpu = process.cpuUsage(cpu0);
     return {
       server: (cpu.user + cpu.system) / 1000,
       serverKernel: cpu.system / 1000,
       generator: run.cpuMs,
-      postgres: pg1 - pg0,
+      postgres,
       machine: m1.busy - m0.busy,
       wallS,
       requests: run.latencies.length,
@@ -382,7 +396,7 @@ async function runStore(kind: Kind): Promise<StoreResult> {
 
     // The bare route first: the webhook flood leaves background work (checkpoints, autovacuum).
     await gen.run({ ...common, path: BARE_PATH, stream: 'bare', seconds: 2, recordSends: false });
-    const bareMeter = cpuMeter(kind);
+    const bareMeter = await cpuMeter(bs.pgPids);
     const bareRun = await gen.run({
       ...common,
       path: BARE_PATH,
@@ -390,7 +404,7 @@ async function runStore(kind: Kind): Promise<StoreResult> {
       seconds: BARE_SECONDS,
       recordSends: false,
     });
-    const bareCpu = bareMeter(bareRun);
+    const bareCpu = await bareMeter(bareRun);
     const bare = phase(bareRun);
     log(`${kind}: bare route ${fmtInt(bare.rate)} req/s, p50 ${fmt(bare.latency.p50)} p99 ${fmt(bare.latency.p99)} ms`);
 
@@ -405,7 +419,7 @@ async function runStore(kind: Kind): Promise<StoreResult> {
       profiler.connect();
       await new Promise((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)));
     }
-    const hookMeter = cpuMeter(kind);
+    const hookMeter = await cpuMeter(bs.pgPids);
     const q0 = queries.n;
     const sq0 = { ...queries.sqliteMs };
     recording = true;
@@ -417,7 +431,7 @@ async function runStore(kind: Kind): Promise<StoreResult> {
       recordSends: true,
     });
     recording = false;
-    const hookCpu = hookMeter(hookRun);
+    const hookCpu = await hookMeter(hookRun);
     const rssAfter = process.memoryUsage().rss;
     const q1 = queries.n;
     const sqliteUs: Record<string, number> = {};
@@ -528,41 +542,6 @@ async function runStore(kind: Kind): Promise<StoreResult> {
 
 // ——— the report ———
 
-function intro(): string {
-  return [
-    '`npm run bench:inbound` (bench/inbound.ts). The real server (`buildApp`, a real store, listening on',
-    '127.0.0.1) runs in the benchmark process; a load generator in a child process (node:http, keep-alive)',
-    'floods `POST /webhooks/telegram/{channelId}` with Telegram `message` Updates — unique `update_id` and',
-    '`message_id`, Polish text, the secret-token header; the first 300 messages come from 300 new clients,',
-    `then ${fmt(NEW_USERS * 100, 0)}% from a new client (a new dialog) and the rest from a known one (appended to`,
-    'their open dialog) — over a fixed number of connections, each sending its next request when the last is',
-    'answered (a closed loop: the throughput is the server’s capacity, and the latency includes queueing at',
-    'that rate). Both share the machine’s 2 cores with PostgreSQL; the CPU table of each store says who used what.',
-    '',
-    '- **request → committed**: the generator’s clock from just before sending to the end of the 2xx; the',
-    '  webhook answers only after the message’s transaction has committed.',
-    '- **request → realtime event**: the server subscribes to the app’s event bus and records the wall-clock',
-    '  time (`performance.timeOrigin + performance.now()`) of each `message.created`; the generator records',
-    '  each message’s send time on its own wall clock; after the run the event’s message id is mapped to the',
-    '  Telegram `message_id` through the stored row, and the offset between the two processes’ clocks',
-    '  (measured by IPC pings before and after the flood and given with each store; the two clocks are not',
-    '  assumed equal — they have differed by 4 ms) is subtracted.',
-    '  The bus is in-process and publishes right after the commit, before the reply, so this is the request →',
-    '  commit time as the server sees it.',
-    '- **bare route**: `POST /bench/bare` on the same Fastify instance (added through Fastify’s',
-    '  `fastify.initialization` diagnostics channel, so it has the app’s hooks), parsing the same JSON bodies',
-    '  and answering 200, flooded the same way: the cost of HTTP, Fastify and the generator alone.',
-    '- **checks**: messages stored = webhook 2xx answers (warm-up included), no 5xx, one `message.created`',
-    '  per measured 2xx, dialogs = distinct clients (one open dialog each).',
-    `- Target (issue 3): at least ${fmtInt(TARGET.rate)} messages/s on PostgreSQL with p99 under ${TARGET.p99} ms.`,
-    '',
-    '`BENCH_STORES=postgres npm run bench:inbound` reruns one store and leaves the other’s figures; the variables',
-    '(duration, connections, share of new clients, a CPU profile of the server) are listed at the top of',
-    'bench/inbound.ts. The machine is shared: compare the webhook with the bare route and the CPU columns of the',
-    'same run, and read the “other cores” column before trusting a throughput figure.',
-  ].join('\n');
-}
-
 /** Who used the CPU: per request (µs) and in cores, for the webhook and the bare route. */
 function cpuTable(r: StoreResult): string[] {
   const n = os.cpus().length;
@@ -583,6 +562,9 @@ function cpuTable(r: StoreResult): string[] {
   const perMsgServer = (h.server + h.postgres) / h.requests;
   return [
     `**CPU** during each measured flood (from /proc; the machine has ${n} cores): per request in microseconds, and in cores. ` +
+      (r.kind === 'postgres'
+        ? 'PostgreSQL is the backends of the benchmark’s database with the WAL writer, checkpointer and background writer; '
+        : '') +
       `“Other” is everything else running on the machine meanwhile. Statements sent to the store per webhook: ${fmt(r.queriesPerWebhook, 1)} (BEGIN and COMMIT included).`,
     '',
     '| flood | server µs/req (kernel) | PostgreSQL µs/req | generator µs/req | server cores | PostgreSQL cores | generator cores | other cores | machine cores | server event loop busy |',
@@ -687,7 +669,10 @@ async function main() {
     process.stdout.write(`${parts[kind]}\n\n`);
   }
   if (WRITE) {
-    writeInboundSection(path.join(ROOT, 'docs/PERFORMANCE.md'), intro(), parts, ['sqlite', 'postgres']);
+    writeInboundSection(path.join(ROOT, 'docs/PERFORMANCE.md'), inboundIntro(NEW_USERS, TARGET), parts, [
+      'sqlite',
+      'postgres',
+    ]);
     log('docs/PERFORMANCE.md updated');
   }
 }
