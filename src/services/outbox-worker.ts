@@ -7,6 +7,7 @@ import { findChannelById } from '../store/channels.js';
 import { lastInboundAt } from '../store/dialogs.js';
 import type { OutboxTable } from '../store/types.js';
 import type { AppContext } from './context.js';
+import { RoundLoop } from './round-loop.js';
 
 /**
  * Delivers queued messages (SPEC §4.2, issue 3 §4). Rows of the `outbox` table are claimed with a
@@ -51,10 +52,7 @@ export class OutboxWorker {
   readonly #baseMs: number;
   readonly #capMs: number;
   readonly #random: () => number;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #rounds: RoundLoop;
   #unsubscribe: (() => void) | undefined;
 
   constructor(ctx: AppContext, senders: SenderRegistry, opts: OutboxWorkerOptions = {}) {
@@ -68,57 +66,30 @@ export class OutboxWorker {
     this.#baseMs = opts.backoffBaseMs ?? 1_000;
     this.#capMs = opts.backoffCapMs ?? 10 * 60_000;
     this.#random = opts.random ?? Math.random;
+    this.#rounds = new RoundLoop(() => this.runOnce(), {
+      pollMs: this.#pollMs,
+      onError: (e) => this.#ctx.log.error({ err: e }, 'outbox round failed'),
+    });
   }
 
   /** Polls, and wakes at once when a message is queued on this node. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    if (!this.#rounds.stopped) return;
     this.#unsubscribe = this.#ctx.bus.subscribe((e) => {
       if (e.type === 'outbox.pending') this.kick();
     });
-    this.kick();
+    this.#rounds.start();
   }
 
   /** Looks for due rows now (or right after the round in progress). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
-      if (this.#stopped) return;
-      if (this.#again) {
-        this.#again = false;
-        this.kick();
-      } else {
-        this.#timer = setTimeout(() => this.kick(), this.#pollMs);
-        this.#timer.unref();
-      }
-    });
+    this.#rounds.kick();
   }
 
   /** Stops claiming and waits for the sends in flight. */
   async stop(): Promise<void> {
-    this.#stopped = true;
     this.#unsubscribe?.();
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
-  }
-
-  async #loop(): Promise<void> {
-    try {
-      while (!this.#stopped && (await this.runOnce()) > 0) {
-        // a full round may have unblocked the next message of each dialog
-      }
-    } catch (e) {
-      this.#ctx.log.error({ err: e }, 'outbox round failed');
-    }
+    await this.#rounds.stop();
   }
 
   /** Claims and processes one round of due rows; answers how many were processed. Tests call it directly. */

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import type { WebhookDeliveriesTable } from '../store/types.js';
 import type { AppContext, ProjectContext } from './context.js';
+import { RoundLoop } from './round-loop.js';
 import { audit } from './audit.js';
 import { openSecret, startWebhookProducer } from './webhooks.js';
 
@@ -61,10 +62,7 @@ export class WebhookWorker {
   readonly #pauseAfterMs: number;
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #rounds: RoundLoop;
   #producer: ReturnType<typeof startWebhookProducer> | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -82,58 +80,32 @@ export class WebhookWorker {
     this.#pauseAfterMs = opts.pauseAfterMs ?? 24 * 60 * 60_000;
     this.#random = opts.random ?? Math.random;
     this.#fetch = opts.fetch ?? fetch;
+    this.#rounds = new RoundLoop(() => this.runOnce(), {
+      pollMs: this.#pollMs,
+      onError: (e) => this.#ctx.log.error({ err: e }, 'webhook round failed'),
+    });
   }
 
   /** Produces deliveries from the bus and sends them: polls, and wakes when rows are produced. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    if (!this.#rounds.stopped) return;
     this.#producer = startWebhookProducer(this.#ctx, () => this.kick());
     this.#unsubscribe = this.#ctx.bus.subscribe((e) => {
       if (e.type === 'bus.resync') this.kick();
     });
-    this.kick();
+    this.#rounds.start();
   }
 
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
-      if (this.#stopped) return;
-      if (this.#again) {
-        this.#again = false;
-        this.kick();
-      } else {
-        this.#timer = setTimeout(() => this.kick(), this.#pollMs);
-        this.#timer.unref();
-      }
-    });
+    this.#rounds.kick();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
     this.#producer?.stop();
     this.#unsubscribe?.();
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    const rounds = this.#rounds.stop();
     await this.#producer?.idle();
-    await this.#running;
-  }
-
-  async #loop(): Promise<void> {
-    try {
-      while (!this.#stopped && (await this.runOnce()) > 0) {
-        // a delivered head may have unblocked the next event of its dialog
-      }
-    } catch (e) {
-      this.#ctx.log.error({ err: e }, 'webhook round failed');
-    }
+    await rounds;
   }
 
   /** Claims and sends one round of due deliveries; answers how many. Tests call it directly. */
