@@ -36,7 +36,7 @@ export async function startServer(config: Config) {
   // (both started once the server listens; a changed channel reconnects its session).
   const smpp = new SmppChannels(app);
   const worker = new OutboxWorker(app, new SenderRegistry(app, { smpp }));
-  // Outgoing webhooks: bus events become delivery rows, sent with retries (docs/WEBHOOKS.md).
+  // Outgoing webhooks: the services write delivery rows with each change; sent with retries (docs/WEBHOOKS.md).
   const webhooks = new WebhookWorker(app);
   app.bus.subscribe((e) => {
     if (e.type === 'channel.changed')

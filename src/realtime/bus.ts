@@ -10,6 +10,12 @@ export type DomainEvent =
   | { type: 'outbox.pending'; projectId: number }
   /** Internal: a channel was created, changed or removed (long-lived SMPP sessions reconnect). */
   | { type: 'channel.changed'; projectId: number; channelId: number }
+  /** Internal: webhook deliveries were written (wakes the webhook workers; not sent to browsers). */
+  | { type: 'webhook.pending'; projectId: number }
+  /** Internal: a project's webhook endpoints were created, changed, paused or removed (cache drop). */
+  | { type: 'webhook.changed'; projectId: number }
+  /** Internal: a project's API tokens or its name, zone or language changed (token lookups cached per node are dropped). */
+  | { type: 'tokens.changed'; projectId: number }
   /**
    * Internal: events may have been missed (the LISTEN connection was lost and is back); consumers
    * refetch. The hub forwards it to every WebSocket client as `{ type: 'resync' }`.

@@ -121,7 +121,7 @@ function toWire(e: DomainEvent): WireEvent | undefined {
     case 'message.status':
       return { type: e.type, dialogId: e.dialogId, messageId: e.messageId };
     default:
-      // internal events (outbox wake-ups, channel changes) never leave the server
+      // internal events (outbox and webhook wake-ups, channel and endpoint changes) never leave the server
       return undefined;
   }
 }

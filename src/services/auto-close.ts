@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DomainEvent } from '../realtime/bus.js';
 import type { AppContext } from './context.js';
+import { withWebhookEvents } from './webhooks.js';
 
 /**
  * Auto-close (SPEC §4.3): a project with `settings.autoCloseHours` = N closes its new and open
@@ -20,24 +21,29 @@ export async function autoCloseDue(ctx: AppContext): Promise<number> {
     const hours = autoCloseHours(p.settings);
     if (hours === null) continue;
     const cutoff = now - hours * 3_600_000;
-    const rows = await ctx.store.db
-      .updateTable('dialogs')
-      .set({
-        status: 'closed',
-        closed_at: now,
-        closed_by: null,
-        closed_by_name: AUTO_CLOSER_NAME,
-        close_reason: AUTO_CLOSE_REASON,
-        unread_count: 0,
-        updated_at: now,
-      })
-      .where('project_id', '=', p.id)
-      .where('status', 'in', ['new', 'open'])
-      // The last activity: the last message, or the creation of a dialog without any.
-      .where(sql<number>`COALESCE(last_message_at, created_at)`, '<', cutoff)
-      .returning('id')
-      .execute();
-    const events: DomainEvent[] = rows.map((r) => ({ type: 'dialog.updated', projectId: p.id, dialogId: r.id }));
+    const events: DomainEvent[] = [];
+    // With webhook endpoints in the project, its `dialog.closed` deliveries commit with the close.
+    const rows = await withWebhookEvents(ctx, p.id, events, async (db, collected) => {
+      const rows = await db
+        .updateTable('dialogs')
+        .set({
+          status: 'closed',
+          closed_at: now,
+          closed_by: null,
+          closed_by_name: AUTO_CLOSER_NAME,
+          close_reason: AUTO_CLOSE_REASON,
+          unread_count: 0,
+          updated_at: now,
+        })
+        .where('project_id', '=', p.id)
+        .where('status', 'in', ['new', 'open'])
+        // The last activity: the last message, or the creation of a dialog without any.
+        .where(sql<number>`COALESCE(last_message_at, created_at)`, '<', cutoff)
+        .returning('id')
+        .execute();
+      for (const r of rows) collected.push({ type: 'dialog.updated', projectId: p.id, dialogId: r.id });
+      return rows;
+    });
     for (const e of events) ctx.bus.publish(e);
     if (rows.length > 0) ctx.log.info({ projectId: p.id, closed: rows.length, hours }, 'dialogs auto-closed');
     closed += rows.length;

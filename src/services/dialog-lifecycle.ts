@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { sortKey } from '../core/log-query.js';
 import { ConflictError, ForbiddenError, InvalidStateError, invalid } from '../core/errors.js';
 import type { DialogRow } from '../store/dialogs.js';
+import type { DomainEvent } from '../realtime/bus.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { audit } from './audit.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
+import { recordWebhookEvents } from './webhooks.js';
 
 /**
  * The lifecycle of SPEC §4.3: new (unassigned) → open (a responsible manager) → closed.
@@ -33,10 +35,14 @@ function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string)
   throw new ForbiddenError(`Only the responsible manager or a supervisor can ${verb} this dialog`);
 }
 
-/** After the commit: tell the workspaces, then answer the dialog as it is now. */
-async function reload(ctx: ProjectContext, id: number) {
-  ctx.bus.publish({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: id });
+/** After the commit: tell the workspaces (and, for a close, the webhook workers), then answer the dialog as it is now. */
+async function reload(ctx: ProjectContext, id: number, events: readonly DomainEvent[] = [updated(ctx, id)]) {
+  for (const e of events) ctx.bus.publish(e);
   return dialogDto(await loadVisibleDialog(ctx, id));
+}
+
+function updated(ctx: ProjectContext, dialogId: number): DomainEvent {
+  return { type: 'dialog.updated', projectId: ctx.project.id, dialogId };
 }
 
 export async function closeDialog(ctx: ProjectContext, id: number, input: z.infer<typeof CloseInput>) {
@@ -44,6 +50,7 @@ export async function closeDialog(ctx: ProjectContext, id: number, input: z.infe
   requireOwnOrUnassigned(ctx, d, 'close');
   if (d.status === 'closed') throw new InvalidStateError('The dialog is already closed');
   const now = ctx.clock();
+  const events = [updated(ctx, d.id)];
   await ctx.store.db.transaction().execute(async (trx) => {
     const res = await trx
       .updateTable('dialogs')
@@ -65,8 +72,11 @@ export async function closeDialog(ctx: ProjectContext, id: number, input: z.infe
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('The dialog changed meanwhile; reload it');
     await audit(ctx, trx, 'dialog.close', { type: 'dialog', id: d.id }, { reason: input.reason ?? null });
+    // `dialog.closed` commits with the close. Assigning and reopening need no such call: only a
+    // close of a dialog is a webhook event.
+    await recordWebhookEvents(trx, ctx, events);
   });
-  return reload(ctx, d.id);
+  return reload(ctx, d.id, events);
 }
 
 export async function assignDialog(ctx: ProjectContext, id: number, input: z.infer<typeof AssignInput>) {

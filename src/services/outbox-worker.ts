@@ -8,6 +8,7 @@ import { lastInboundAt } from '../store/dialogs.js';
 import type { OutboxTable } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { RoundLoop } from './round-loop.js';
+import { recordWebhookEvents } from './webhooks.js';
 
 /**
  * Delivers queued messages (SPEC §4.2, issue 3 §4). Rows of the `outbox` table are claimed with a
@@ -234,6 +235,7 @@ export class OutboxWorker {
     const now = this.#ctx.clock();
     const projectId = row.project_id;
     const parts = result.partIds && result.partIds.length > 1 ? result.partIds : [];
+    const events: DomainEvent[] = [{ type: 'message.status', projectId, dialogId, messageId }];
     await this.#ctx.store.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('messages')
@@ -260,8 +262,9 @@ export class OutboxWorker {
           .execute();
       }
       await this.#finish(row, 'done', null, trx);
+      await recordWebhookEvents(trx, this.#ctx, events);
     });
-    this.#publish([{ type: 'message.status', projectId, dialogId, messageId }]);
+    this.#publish(events);
   }
 
   async #failed(row: OutboxRow, dialogId: number, messageId: number, identityId: number, err: SendError) {
@@ -309,6 +312,7 @@ export class OutboxWorker {
         events.push({ type: 'dialog.updated', projectId, dialogId });
       }
       await this.#finish(row, 'failed', detail, trx);
+      await recordWebhookEvents(trx, this.#ctx, events);
     });
     this.#ctx.log.warn({ outboxId: row.id, messageId, reason }, 'message failed');
     this.#publish(events);

@@ -14,12 +14,14 @@ import type {
 } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { projectServices, serviceOfChannel } from './service-switches.js';
+import { recordWebhookEvents, withWebhookEvents } from './webhooks.js';
 
 /**
  * The one inbound pipeline for every platform (SPEC §4.1, §4.3, R7). Each platform's webhook
  * verifies and parses its payload into the normalised events below; this verb stores them: the
  * client and their identity on the channel, the identity's open dialog (or a new one once the last
- * was closed), the message and the dialog's denormalised fields, all in one transaction per event,
+ * was closed), the message, the dialog's denormalised fields and the event's outgoing webhook
+ * deliveries, all in one transaction per event,
  * and the realtime events after the commit. Every event is idempotent on its platform id: a
  * redelivery is acknowledged and changes nothing.
  */
@@ -162,13 +164,15 @@ async function receiveOne(
   for (let attempt = 1; ; attempt++) {
     const pending: DomainEvent[] = [];
     try {
-      const outcome = await ctx.store.db
-        .transaction()
-        .execute((trx) =>
+      const outcome = await ctx.store.db.transaction().execute(async (trx) => {
+        const o =
           ev.kind === 'message' || ev.kind === 'start'
-            ? conversationEvent(ctx, trx, channel, ev, pending)
-            : reachability(ctx, trx, channel, ev, pending),
-        );
+            ? await conversationEvent(ctx, trx, channel, ev, pending)
+            : await reachability(ctx, trx, channel, ev, pending);
+        // The webhooks commit with the change (docs/WEBHOOKS.md); nothing without endpoints.
+        await recordWebhookEvents(trx, ctx, pending);
+        return o;
+      });
       published.push(...pending);
       return outcome;
     } catch (err) {
@@ -573,23 +577,27 @@ async function receipt(
 ): Promise<InboundOutcome> {
   const part = await receiptForPart(ctx, channel, ev, published);
   if (part) return part;
-  const rows = await ctx.store.db
-    .updateTable('messages')
-    .set({
-      status: ev.status,
-      ...(ev.status === 'failed' ? { failure_reason: ev.failureReason?.slice(0, 500) ?? 'failed' } : {}),
-      updated_at: ctx.clock(),
-    })
-    .where('project_id', '=', channel.projectId)
-    .where('channel_id', '=', channel.id)
-    .where('platform_message_id', '=', ev.platformMessageId)
-    .where('direction', '=', 'out')
-    .where('status', 'in', MOVES_FROM[ev.status])
-    .returning(['id', 'dialog_id'])
-    .execute();
-  for (const r of rows) {
-    published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
-  }
+  // One statement; a transaction only to commit the webhooks with it when the project has any.
+  const rows = await withWebhookEvents(ctx, channel.projectId, published, async (db, events) => {
+    const rows = await db
+      .updateTable('messages')
+      .set({
+        status: ev.status,
+        ...(ev.status === 'failed' ? { failure_reason: ev.failureReason?.slice(0, 500) ?? 'failed' } : {}),
+        updated_at: ctx.clock(),
+      })
+      .where('project_id', '=', channel.projectId)
+      .where('channel_id', '=', channel.id)
+      .where('platform_message_id', '=', ev.platformMessageId)
+      .where('direction', '=', 'out')
+      .where('status', 'in', MOVES_FROM[ev.status])
+      .returning(['id', 'dialog_id'])
+      .execute();
+    for (const r of rows) {
+      events.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
+    }
+    return rows;
+  });
   // Unknown message or already further along: acknowledged, nothing changes.
   return { kind: 'receipt', outcome: rows.length > 0 ? 'stored' : 'ignored' };
 }
@@ -649,9 +657,14 @@ async function receiptForPart(
       .where('status', 'in', MOVES_FROM[status])
       .returning(['id', 'dialog_id'])
       .execute();
-    for (const r of rows) {
-      published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
-    }
+    const events: DomainEvent[] = rows.map((r) => ({
+      type: 'message.status',
+      projectId: channel.projectId,
+      dialogId: r.dialog_id,
+      messageId: r.id,
+    }));
+    await recordWebhookEvents(trx, ctx, events);
+    published.push(...events);
     return { kind: 'receipt' as const, outcome: 'stored' as const };
   });
 }
@@ -670,27 +683,30 @@ async function watermark(
     .where('external_id', '=', ev.externalUserId)
     .executeTakeFirst();
   if (!identity) return { kind: 'watermark', outcome: 'ignored' };
-  const rows = await ctx.store.db
-    .updateTable('messages')
-    .set({ status: ev.status, updated_at: ctx.clock() })
-    .where('project_id', '=', channel.projectId)
-    .where('channel_id', '=', channel.id)
-    .where('direction', '=', 'out')
-    // Only what reached the platform (it answered with an id) can have been delivered or read.
-    .where('platform_message_id', 'is not', null)
-    .where('status', 'in', ev.status === 'read' ? ['sent', 'delivered'] : ['sent'])
-    .where('created_at', '<=', ev.watermark)
-    .where('dialog_id', 'in', (eb) =>
-      eb
-        .selectFrom('dialogs')
-        .select('id')
-        .where('project_id', '=', channel.projectId)
-        .where('identity_id', '=', identity.id),
-    )
-    .returning(['id', 'dialog_id'])
-    .execute();
-  for (const r of rows) {
-    published.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
-  }
+  const rows = await withWebhookEvents(ctx, channel.projectId, published, async (db, events) => {
+    const rows = await db
+      .updateTable('messages')
+      .set({ status: ev.status, updated_at: ctx.clock() })
+      .where('project_id', '=', channel.projectId)
+      .where('channel_id', '=', channel.id)
+      .where('direction', '=', 'out')
+      // Only what reached the platform (it answered with an id) can have been delivered or read.
+      .where('platform_message_id', 'is not', null)
+      .where('status', 'in', ev.status === 'read' ? ['sent', 'delivered'] : ['sent'])
+      .where('created_at', '<=', ev.watermark)
+      .where('dialog_id', 'in', (eb) =>
+        eb
+          .selectFrom('dialogs')
+          .select('id')
+          .where('project_id', '=', channel.projectId)
+          .where('identity_id', '=', identity.id),
+      )
+      .returning(['id', 'dialog_id'])
+      .execute();
+    for (const r of rows) {
+      events.push({ type: 'message.status', projectId: channel.projectId, dialogId: r.dialog_id, messageId: r.id });
+    }
+    return rows;
+  });
   return { kind: 'watermark', outcome: rows.length > 0 ? 'stored' : 'ignored' };
 }

@@ -19,6 +19,7 @@ import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
 import { numberIsOutboundOnly, outboundOnlyPrefixes } from './numbers.js';
+import { recordWebhookEvents } from './webhooks.js';
 
 /**
  * Writing to a client (SPEC §4.2, issue 3 §4): a reply in a dialog, or a new dialog started by us.
@@ -81,11 +82,13 @@ export async function replyToDialog(ctx: ProjectContext, id: number, input: Repl
     // The dialog row first: its lock orders concurrent replies, so message ids and outbox ids
     // (the delivery order) follow the same order.
     await touchDialog(ctx, trx, d.id, { assignIfUnassigned: true });
-    return queueMessage(ctx, trx, d.id, channel.id, input.text);
+    const m = await queueMessage(ctx, trx, d.id, channel.id, input.text);
+    published.push({ type: 'message.created', projectId: ctx.project.id, dialogId: d.id, messageId: m.id });
+    published.push({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: d.id });
+    published.push({ type: 'outbox.pending', projectId: ctx.project.id });
+    await recordWebhookEvents(trx, ctx, published);
+    return m;
   });
-  published.push({ type: 'message.created', projectId: ctx.project.id, dialogId: d.id, messageId: message.id });
-  published.push({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: d.id });
-  published.push({ type: 'outbox.pending', projectId: ctx.project.id });
   for (const e of published) ctx.bus.publish(e);
   return messageDto(message);
 }
@@ -210,20 +213,12 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
     await touchDialog(ctx, trx, dialogId, { assignIfUnassigned: true });
     const message = await queueMessage(ctx, trx, dialogId, channel.id, input.text);
     await audit(ctx, trx, 'dialog.start', { type: 'dialog', id: dialogId }, { channelId: channel.id, created });
+    published.push({ type: created ? 'dialog.created' : 'dialog.updated', projectId: ctx.project.id, dialogId });
+    published.push({ type: 'message.created', projectId: ctx.project.id, dialogId, messageId: message.id });
+    published.push({ type: 'outbox.pending', projectId: ctx.project.id });
+    await recordWebhookEvents(trx, ctx, published);
     return { dialogId, created, message };
   });
-  published.push({
-    type: result.created ? 'dialog.created' : 'dialog.updated',
-    projectId: ctx.project.id,
-    dialogId: result.dialogId,
-  });
-  published.push({
-    type: 'message.created',
-    projectId: ctx.project.id,
-    dialogId: result.dialogId,
-    messageId: result.message.id,
-  });
-  published.push({ type: 'outbox.pending', projectId: ctx.project.id });
   for (const e of published) ctx.bus.publish(e);
   const dialog = await loadVisibleDialog(ctx, result.dialogId);
   return { created: result.created, dialog: dialogDto(dialog), message: messageDto(result.message) };

@@ -10,17 +10,10 @@ import type { AppContext, ProjectContext } from './context.js';
 import { closeDialog } from './dialog-lifecycle.js';
 import { type InboundMessageEvent, receiveInbound } from './receive-inbound.js';
 import { WebhookWorker } from './webhook-worker.js';
-import {
-  createWebhook,
-  listDeliveries,
-  produceWebhookDeliveries,
-  redeliver,
-  startWebhookProducer,
-  updateWebhook,
-} from './webhooks.js';
+import { createWebhook, listDeliveries, recordWebhookEvents, redeliver, updateWebhook } from './webhooks.js';
 
 /**
- * Outgoing webhooks end to end (issue 7 §2): real bus events from receiving and closing dialogs,
+ * Outgoing webhooks end to end (issue 7 §2): deliveries written by receiving and closing dialogs,
  * delivered to a local receiver that fails, times out, answers slowly and then recovers; every event
  * arrives, in order per dialog, signed as docs/WEBHOOKS.md says; retries stop after 24 hours of a
  * controllable clock; an endpoint that keeps failing is paused and audited; projects stay apart.
@@ -145,7 +138,6 @@ forEachStore('webhook-worker', (env) => {
     });
     assert.match(ep.secret, /^whsec_/);
     script.push('500', 'hang', 'slow', '500');
-    const producer = startWebhookProducer(app);
     const worker = new WebhookWorker(app, { timeoutMs: 400, random: () => 0.5 });
     try {
       const channel = { id: channelId, projectId, type: 'telegram' as const };
@@ -156,14 +148,13 @@ forEachStore('webhook-worker', (env) => {
       await receiveInbound(app, channel, [msg('501', 'Halo?')]);
       assert.equal(a1?.outcome, 'stored');
       const dialogA = (a1 as { dialogId: number }).dialogId;
-      await producer.idle();
       now += 1000;
       await closeDialog(ctxOf(projectId), dialogA, { reason: 'done' });
-      await producer.idle();
-      // A later update of the closed dialog, and the same event on a second node, add nothing.
-      app.bus.publish({ type: 'dialog.updated', projectId, dialogId: dialogA });
-      await producer.idle();
-      assert.equal(await produceWebhookDeliveries(app, { type: 'dialog.updated', projectId, dialogId: dialogA }), 0);
+      // A later update of the closed dialog records nothing more: one `dialog.closed` per close.
+      const again = await store.db
+        .transaction()
+        .execute((trx) => recordWebhookEvents(trx, app, [{ type: 'dialog.updated', projectId, dialogId: dialogA }]));
+      assert.equal(again, 0);
 
       await runUntilSettled(worker, projectId, 10 * 60_000);
       await runUntilSettled(worker, otherId, 10 * 60_000);
@@ -230,7 +221,6 @@ forEachStore('webhook-worker', (env) => {
       assert.ok(theirs.every((r) => r.body.projectId === otherId));
       assert.ok(theirs.every((r) => verify(otherEp.secret, r.headers, r.raw, r.at)));
     } finally {
-      producer.stop();
       await worker.stop();
     }
   });
@@ -240,11 +230,9 @@ forEachStore('webhook-worker', (env) => {
     const channelId = await createChannel(store, projectId, 'telegram');
     const ep = await createWebhook(ctxOf(projectId), { url: `${base}/fail`, events: ['dialog.opened'] });
     failAlways = true;
-    const producer = startWebhookProducer(app);
     const worker = new WebhookWorker(app, { timeoutMs: 400, pauseAfterFailures: 1000 });
     try {
       await receiveInbound(app, { id: channelId, projectId, type: 'telegram' }, [msg('701', 'Serwis roweru')]);
-      await producer.idle();
       const start = now;
       await runUntilSettled(worker, projectId, 30 * 60_000, 200);
       const [row] = await store.db
@@ -277,7 +265,6 @@ forEachStore('webhook-worker', (env) => {
       assert.ok(received.some((r) => r.body.id === row!.uid));
     } finally {
       failAlways = true;
-      producer.stop();
       await worker.stop();
     }
   });
@@ -290,11 +277,9 @@ forEachStore('webhook-worker', (env) => {
       events: ['dialog.opened', 'message.created'],
     });
     failAlways = true;
-    const producer = startWebhookProducer(app);
     const worker = new WebhookWorker(app, { timeoutMs: 400, pauseAfterFailures: 3, pauseAfterMs: 3 * 60 * 60_000 });
     try {
       await receiveInbound(app, { id: channelId, projectId, type: 'telegram' }, [msg('801', 'Leki')]);
-      await producer.idle();
       const start = now;
       for (let i = 0; i < 10; i++) {
         await worker.drain();
@@ -333,7 +318,6 @@ forEachStore('webhook-worker', (env) => {
       assert.equal(audits[0]!.target_id, String(ep.id));
       // Paused: new events are not even queued.
       await receiveInbound(app, { id: channelId, projectId, type: 'telegram' }, [msg('802', 'Inny klient')]);
-      await producer.idle();
       assert.equal((await listDeliveries(ctxOf(projectId), ep.id, { limit: 50 })).items.length, 2);
 
       failAlways = false;
@@ -348,7 +332,6 @@ forEachStore('webhook-worker', (env) => {
       );
     } finally {
       failAlways = true;
-      producer.stop();
       await worker.stop();
     }
   });

@@ -4,7 +4,7 @@ import type { WebhookDeliveriesTable } from '../store/types.js';
 import type { AppContext, ProjectContext } from './context.js';
 import { RoundLoop } from './round-loop.js';
 import { audit } from './audit.js';
-import { openSecret, startWebhookProducer } from './webhooks.js';
+import { endpointsChanged, openSecret } from './webhooks.js';
 
 /**
  * Sends outgoing webhook deliveries (issue 7 §2, docs/WEBHOOKS.md), the way the OutboxWorker sends
@@ -63,7 +63,6 @@ export class WebhookWorker {
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
   readonly #rounds: RoundLoop;
-  #producer: ReturnType<typeof startWebhookProducer> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(ctx: AppContext, opts: WebhookWorkerOptions = {}) {
@@ -86,12 +85,14 @@ export class WebhookWorker {
     });
   }
 
-  /** Produces deliveries from the bus and sends them: polls, and wakes when rows are produced. */
+  /**
+   * Sends deliveries: polls, and wakes when a transaction wrote some (bus event `webhook.pending`,
+   * published after its commit, on every node) or events may have been missed (`bus.resync`).
+   */
   start(): void {
     if (!this.#rounds.stopped) return;
-    this.#producer = startWebhookProducer(this.#ctx, () => this.kick());
     this.#unsubscribe = this.#ctx.bus.subscribe((e) => {
-      if (e.type === 'bus.resync') this.kick();
+      if (e.type === 'webhook.pending' || e.type === 'bus.resync') this.kick();
     });
     this.#rounds.start();
   }
@@ -101,11 +102,8 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
-    this.#producer?.stop();
     this.#unsubscribe?.();
-    const rounds = this.#rounds.stop();
-    await this.#producer?.idle();
-    await rounds;
+    await this.#rounds.stop();
   }
 
   /** Claims and sends one round of due deliveries; answers how many. Tests call it directly. */
@@ -294,6 +292,8 @@ export class WebhookWorker {
       };
       await audit(ctx, trx, 'webhook.pause', { type: 'webhook', id: endpointId }, { reason });
     });
+    // Nothing more is queued for it: the services' cached endpoint lists drop it.
+    endpointsChanged(this.#ctx, projectId);
     this.#ctx.log.warn({ projectId, endpointId, reason }, 'webhook endpoint paused');
   }
 }

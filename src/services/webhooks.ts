@@ -3,15 +3,22 @@ import { z } from 'zod';
 import { NotFoundError } from '../core/errors.js';
 import { open, seal } from '../core/secret-box.js';
 import type { DomainEvent } from '../realtime/bus.js';
-import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../store/types.js';
-import type { Selectable } from 'kysely';
+import type {
+  Database,
+  DialogsTable,
+  MessagesTable,
+  WebhookDeliveriesTable,
+  WebhookEndpointsTable,
+} from '../store/types.js';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { audit } from './audit.js';
 import type { AppContext, ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 
 /**
- * Outgoing webhooks (issue 7 §2, SPEC §4.9, docs/WEBHOOKS.md): endpoints an admin manages, and the
- * producer that turns bus events into delivery rows. The WebhookWorker (webhook-worker.ts) sends them.
+ * Outgoing webhooks (issue 7 §2, SPEC §4.9, docs/WEBHOOKS.md): endpoints an admin manages, and
+ * `recordWebhookEvents`, which the services call inside the transaction of a change to write its
+ * delivery rows. The WebhookWorker (webhook-worker.ts) sends them.
  */
 
 export const WEBHOOK_EVENTS = ['dialog.opened', 'dialog.closed', 'message.created', 'message.status'] as const;
@@ -186,6 +193,7 @@ export async function createWebhook(ctx: ProjectContext, input: CreateWebhookInp
     );
     return r;
   });
+  endpointsChanged(ctx, ctx.project.id);
   return { ...webhookDto(row), secret };
 }
 
@@ -210,6 +218,7 @@ export async function updateWebhook(ctx: ProjectContext, id: number, input: Upda
     await audit(ctx, trx, 'webhook.update', { type: 'webhook', id }, { ...input });
     return r;
   });
+  endpointsChanged(ctx, ctx.project.id);
   return webhookDto(row);
 }
 
@@ -224,6 +233,7 @@ export async function deleteWebhook(ctx: ProjectContext, id: number) {
     await trx.deleteFrom('webhook_endpoints').where('project_id', '=', ctx.project.id).where('id', '=', id).execute();
     await audit(ctx, trx, 'webhook.delete', { type: 'webhook', id });
   });
+  endpointsChanged(ctx, ctx.project.id);
 }
 
 export async function listDeliveries(ctx: ProjectContext, id: number, q: z.infer<typeof DeliveriesQuery>) {
@@ -268,78 +278,211 @@ export async function redeliver(ctx: ProjectContext, id: number, deliveryId: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// Producing
+// Producing: in the transaction of the change (a transactional outbox)
 
 /**
- * Turns a committed domain event into delivery rows, one per subscribed endpoint. Every node may
- * receive the same event: the unique `event_key` makes the insert idempotent. Answers how many rows
- * this call inserted.
+ * A project's enabled, unpaused endpoints as last read, per store, for a second: every transaction
+ * that publishes a domain event asks, and a project without endpoints must cost nothing more than a
+ * map lookup. A change on this node drops the entry at once (`endpointsChanged`); other nodes drop
+ * theirs when the bus event `webhook.changed` reaches them, and at the latest when the second is up.
  */
-export async function produceWebhookDeliveries(ctx: AppContext, e: DomainEvent): Promise<number> {
-  if (
-    e.type !== 'dialog.created' &&
-    e.type !== 'dialog.updated' &&
-    e.type !== 'message.created' &&
-    e.type !== 'message.status'
-  )
-    return 0;
-  const { db } = ctx.store;
-  const endpoints = await db
+const ENDPOINTS_TTL_MS = 1_000;
+interface ActiveEndpoint {
+  id: number;
+  events: readonly WebhookEvent[];
+}
+interface EndpointCache {
+  entries: Map<number, { at: number; endpoints: ActiveEndpoint[] }>;
+  /** Bumped by every invalidation: a read that started before one must not be cached after it. */
+  version: number;
+}
+const endpointCaches = new WeakMap<object, EndpointCache>();
+const subscribedBuses = new WeakSet<object>();
+
+function endpointCacheOf(ctx: AppContext): EndpointCache {
+  let cache = endpointCaches.get(ctx.store);
+  if (!cache) {
+    cache = { entries: new Map(), version: 0 };
+    endpointCaches.set(ctx.store, cache);
+  }
+  if (!subscribedBuses.has(ctx.bus)) {
+    subscribedBuses.add(ctx.bus);
+    const c = cache;
+    ctx.bus.subscribe((e) => {
+      if (e.type === 'webhook.changed') drop(c, e.projectId);
+      else if (e.type === 'bus.resync') drop(c);
+    });
+  }
+  return cache;
+}
+
+function drop(cache: EndpointCache, projectId?: number) {
+  cache.version++;
+  if (projectId === undefined) cache.entries.clear();
+  else cache.entries.delete(projectId);
+}
+
+/** After a commit that changed a project's endpoints: this node at once, the others through the bus. */
+export function endpointsChanged(ctx: AppContext, projectId: number) {
+  drop(endpointCacheOf(ctx), projectId);
+  ctx.bus.publish({ type: 'webhook.changed', projectId });
+}
+
+async function activeEndpoints(ctx: AppContext, db: Kysely<Database>, projectId: number): Promise<ActiveEndpoint[]> {
+  const cache = endpointCacheOf(ctx);
+  // Wall time, not ctx.clock: the TTL is about this process, and tests move their clock by hours.
+  const now = Date.now();
+  const hit = cache.entries.get(projectId);
+  if (hit && now - hit.at <= ENDPOINTS_TTL_MS) return hit.endpoints;
+  const version = cache.version;
+  const rows = await db
     .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('project_id', '=', e.projectId)
+    .select(['id', 'events'])
+    .where('project_id', '=', projectId)
     .where('enabled', '=', 1)
     .where('paused_at', 'is', null)
+    .orderBy('id')
     .execute();
+  const endpoints = rows.map((r) => ({ id: Number(r.id), events: parseEvents(r.events) }));
+  if (cache.version === version) {
+    if (cache.entries.size > 10_000) cache.entries.clear();
+    cache.entries.set(projectId, { at: now, endpoints });
+  }
+  return endpoints;
+}
+
+type DeliveryInsert = Insertable<WebhookDeliveriesTable>;
+/** Rows per INSERT and ids per IN (…): far below both stores' bound-parameter limits. */
+const CHUNK = 500;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/** The webhook event a domain event can become: a created dialog opens, an updated one may be closed. */
+function candidateOf(e: DomainEvent): WebhookEvent | undefined {
+  switch (e.type) {
+    case 'dialog.created':
+      return 'dialog.opened';
+    case 'dialog.updated':
+      return 'dialog.closed';
+    case 'message.created':
+    case 'message.status':
+      return e.type;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Writes the webhook deliveries of `events` (the domain events a transaction is about to publish) in
+ * that transaction, one row per subscribed endpoint: the change and its webhooks commit or roll back
+ * together, so no event is lost to a node dying after the commit. Call it last in the transaction,
+ * with `trx`, so the rows read here are the ones being committed. A dialog's rows get ids in event
+ * order (the worker delivers each (endpoint, dialog) queue in id order).
+ *
+ * A project without endpoints costs no statement (its endpoint list is cached, and re-read at
+ * most once a second); with them, one read of the events' dialogs, one of their messages and one INSERT. The unique
+ * `event_key` per endpoint keeps an event from being queued twice (a `dialog.updated` of a dialog
+ * closed earlier, a status that did not move). When rows were written, `{ type: 'webhook.pending' }`
+ * is appended to `events`, so publishing them after the commit wakes the WebhookWorkers.
+ * Answers how many rows were inserted.
+ */
+export async function recordWebhookEvents(
+  db: Kysely<Database>,
+  ctx: AppContext,
+  events: DomainEvent[],
+): Promise<number> {
+  const projects = new Set<number>();
+  for (const e of events) if (candidateOf(e) && 'projectId' in e) projects.add(e.projectId);
+  let inserted = 0;
+  for (const projectId of projects) {
+    const n = await recordForProject(db, ctx, projectId, events);
+    if (n > 0) events.push({ type: 'webhook.pending', projectId });
+    inserted += n;
+  }
+  return inserted;
+}
+
+async function recordForProject(
+  db: Kysely<Database>,
+  ctx: AppContext,
+  projectId: number,
+  events: readonly DomainEvent[],
+): Promise<number> {
+  const endpoints = await activeEndpoints(ctx, db, projectId);
   if (endpoints.length === 0) return 0;
-  const dialog = await db
-    .selectFrom('dialogs')
-    .selectAll()
-    .where('project_id', '=', e.projectId)
-    .where('id', '=', e.dialogId)
-    .executeTakeFirst();
-  if (!dialog) return 0;
-  let type: WebhookEvent;
-  let key: string;
-  let message: ReturnType<typeof messageDto> | undefined;
-  if (e.type === 'dialog.created') {
-    type = 'dialog.opened';
-    key = `dialog.opened:${e.dialogId}`;
-  } else if (e.type === 'dialog.updated') {
-    // Only a close is an event; one per (dialog, closed_at), however many updates follow it.
-    if (dialog.status !== 'closed' || dialog.closed_at === null) return 0;
-    type = 'dialog.closed';
-    key = `dialog.closed:${e.dialogId}:${dialog.closed_at}`;
-  } else {
-    const messageId = 'messageId' in e ? e.messageId : 0;
-    const m = await db
+  const wanted = new Set(endpoints.flatMap((ep) => ep.events));
+  const relevant = events.filter(
+    (e): e is Extract<DomainEvent, { dialogId: number }> =>
+      'dialogId' in e && e.projectId === projectId && wanted.has(candidateOf(e)!),
+  );
+  if (relevant.length === 0) return 0;
+
+  const dialogs = new Map<number, Selectable<DialogsTable>>();
+  for (const ids of chunks([...new Set(relevant.map((e) => e.dialogId))])) {
+    const rows = await db
+      .selectFrom('dialogs')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', 'in', ids)
+      .execute();
+    for (const r of rows) dialogs.set(Number(r.id), r);
+  }
+  const messageIds = relevant.flatMap((e) => ('messageId' in e ? [e.messageId] : []));
+  const messages = new Map<number, Selectable<MessagesTable>>();
+  for (const ids of chunks([...new Set(messageIds)])) {
+    const rows = await db
       .selectFrom('messages')
       .selectAll()
-      .where('project_id', '=', e.projectId)
-      .where('id', '=', messageId)
-      .executeTakeFirst();
-    if (!m) return 0;
-    message = messageDto(m);
-    type = e.type;
-    key = e.type === 'message.created' ? `message.created:${messageId}` : `message.status:${messageId}:${m.status}`;
+      .where('project_id', '=', projectId)
+      .where('id', 'in', ids)
+      .execute();
+    for (const r of rows) messages.set(Number(r.id), r);
   }
+
   const now = ctx.clock();
-  let inserted = 0;
-  for (const ep of endpoints) {
-    if (!parseEvents(ep.events).includes(type)) continue;
-    const uid = `evt_${randomUUID().replaceAll('-', '')}`;
-    const payload = JSON.stringify({
-      id: uid,
-      type,
-      createdAt: new Date(now).toISOString(),
-      projectId: e.projectId,
-      data: { dialog: dialogDto(dialog), ...(message ? { message } : {}) },
-    });
-    const res = await db
-      .insertInto('webhook_deliveries')
-      .values({
-        project_id: e.projectId,
-        endpoint_id: Number(ep.id),
+  const createdAt = new Date(now).toISOString();
+  const rows: DeliveryInsert[] = [];
+  const seen = new Set<string>();
+  for (const e of relevant) {
+    const dialog = dialogs.get(e.dialogId);
+    if (!dialog) continue;
+    let type: WebhookEvent;
+    let key: string;
+    let message: ReturnType<typeof messageDto> | undefined;
+    if (e.type === 'dialog.created') {
+      type = 'dialog.opened';
+      key = `dialog.opened:${e.dialogId}`;
+    } else if (e.type === 'dialog.updated') {
+      // Only a close is an event; one per (dialog, closed_at), however many updates follow it.
+      if (dialog.status !== 'closed' || dialog.closed_at === null) continue;
+      type = 'dialog.closed';
+      key = `dialog.closed:${e.dialogId}:${dialog.closed_at}`;
+    } else if ('messageId' in e) {
+      const m = messages.get(e.messageId);
+      if (!m) continue;
+      message = messageDto(m);
+      type = e.type;
+      key =
+        e.type === 'message.created' ? `message.created:${e.messageId}` : `message.status:${e.messageId}:${m.status}`;
+    } else continue;
+    for (const ep of endpoints) {
+      if (!ep.events.includes(type) || seen.has(`${ep.id} ${key}`)) continue;
+      seen.add(`${ep.id} ${key}`);
+      const uid = `evt_${randomUUID().replaceAll('-', '')}`;
+      const payload = JSON.stringify({
+        id: uid,
+        type,
+        createdAt,
+        projectId,
+        data: { dialog: dialogDto(dialog), ...(message ? { message } : {}) },
+      });
+      rows.push({
+        project_id: projectId,
+        endpoint_id: ep.id,
         uid,
         event_type: type,
         event_key: key,
@@ -356,38 +499,47 @@ export async function produceWebhookDeliveries(ctx: AppContext, e: DomainEvent):
         error: null,
         created_at: now,
         delivered_at: null,
-      })
+      });
+    }
+  }
+  let inserted = 0;
+  // One multi-row INSERT: both stores assign the ids in the order of the rows, i.e. event order.
+  for (const part of chunks(rows)) {
+    const res = await db
+      .insertInto('webhook_deliveries')
+      .values(part)
       .onConflict((oc) => oc.columns(['project_id', 'endpoint_id', 'event_key']).doNothing())
       .returning('id')
-      .executeTakeFirst();
-    if (res) inserted++;
+      .execute();
+    inserted += res.length;
   }
   return inserted;
 }
 
+/** Whether the project has enabled, unpaused endpoints (cached: the store is read at most once a second). */
+export async function hasWebhookEndpoints(ctx: AppContext, projectId: number): Promise<boolean> {
+  return (await activeEndpoints(ctx, ctx.store.db, projectId)).length > 0;
+}
+
 /**
- * Subscribes the producer to the bus. Events are handled one at a time, in the order published, so
- * that a dialog's delivery rows get ids in event order. `idle()` waits for the queue (tests, shutdown).
+ * For a change that is one statement and needs no transaction of its own (a delivery receipt,
+ * auto-close): without endpoints in the project, `fn` runs on the store as before; with them, in a
+ * transaction that also records the webhook deliveries of the events `fn` collects. Either way the
+ * events end up in `published`, to be published after the commit.
  */
-export function startWebhookProducer(ctx: AppContext, onProduced?: () => void) {
-  let chain: Promise<void> = Promise.resolve();
-  const unsubscribe = ctx.bus.subscribe((e) => {
-    chain = chain.then(() =>
-      produceWebhookDeliveries(ctx, e)
-        .then((n) => {
-          if (n > 0) onProduced?.();
-        })
-        .catch((err) => ctx.log.error({ err, event: e.type }, 'webhook deliveries could not be produced')),
-    );
+export async function withWebhookEvents<T>(
+  ctx: AppContext,
+  projectId: number,
+  published: DomainEvent[],
+  fn: (db: Kysely<Database>, events: DomainEvent[]) => Promise<T>,
+): Promise<T> {
+  if (!(await hasWebhookEndpoints(ctx, projectId))) return fn(ctx.store.db, published);
+  const events: DomainEvent[] = [];
+  const result = await ctx.store.db.transaction().execute(async (trx) => {
+    const r = await fn(trx, events);
+    await recordWebhookEvents(trx, ctx, events);
+    return r;
   });
-  return {
-    stop: unsubscribe,
-    idle: async () => {
-      let seen: Promise<void>;
-      do {
-        seen = chain;
-        await seen;
-      } while (seen !== chain);
-    },
-  };
+  published.push(...events);
+  return result;
 }

@@ -6,8 +6,8 @@ import type { Dialect } from '../types.js';
  *   context `webhook:<project>:<id>`; `events` is a JSON array. A paused endpoint (`paused_at`)
  *   gets no deliveries claimed until an admin enables it again; `failing_since` starts a streak of
  *   failed attempts (`consecutive_failures`) and a success clears both.
- * - `webhook_deliveries`: one row per (endpoint, event), unique on `event_key` so that every node of
- *   a PostgreSQL cluster (each receives every bus event) inserts it at most once. `uid` is the public
+ * - `webhook_deliveries`: one row per (endpoint, event), unique on `event_key` so that an event is
+ *   queued at most once (written in the transaction of the change: services/webhooks.ts). `uid` is the public
  *   id in the body and the `Dziennik-Webhook-Id` header, stable across retries. Only the oldest
  *   pending row of a (endpoint, dialog) pair is claimable, so a dialog's events arrive in order.
  */
