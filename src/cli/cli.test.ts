@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildTestApp, forEachStore } from '../testing/harness.js';
+import type { DomainEvent } from '../realtime/bus.js';
+import { PgNotifyBus } from '../realtime/pg-bus.js';
+import { buildApp } from '../http/app.js';
+import { buildTestApp, createProject, createToken, forEachStore, testConfig } from '../testing/harness.js';
 import { BIN, cliEnv, exited, ROOT, startServerProcess as startServer } from '../testing/server-process.js';
 
 /** The `dziennik` command as an operator runs it: a real process, its exit code and its output. */
@@ -137,6 +140,114 @@ forEachStore('dziennik create-admin and token create', (env) => {
     } finally {
       await app.close();
     }
+  });
+
+  test('token list shows a table without secrets; token revoke makes the token answer 401 (and tells the nodes)', async () => {
+    const store = env.ts.store;
+    const projectId = await createProject(store, 'Tokeny CLI');
+    const otherProjectId = await createProject(store, 'Cudzy projekt');
+    const foreign = await createToken(store, otherProjectId, 'admin');
+    const foreignId = (
+      await store.db
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('project_id', '=', otherProjectId)
+        .executeTakeFirstOrThrow()
+    ).id;
+    const made = await runCli(
+      ['token', 'create', '--project', String(projectId), '--role', 'manager', '--name', 'Sklep WWW'],
+      vars,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const token = made.stdout.trim();
+    const id = Number(/token (\d+) /.exec(made.stderr)?.[1]);
+    assert.ok(id > 0, made.stderr);
+
+    const listed = await runCli(['token', 'list', '--project', String(projectId)], vars);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^ID\s+ROLE\s+NAME\s+CREATED\s+LAST USED\s+REVOKED\s+CREATED BY$/);
+    assert.equal(lines.length, 2, listed.stdout);
+    assert.match(
+      lines[1]!,
+      new RegExp(`^${id}\\s+manager\\s+Sklep WWW\\s+\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}Z\\s+-\\s+-\\s+-$`),
+    );
+    assert.ok(!listed.stdout.includes(token.split('_')[2]!), 'the list never shows a token');
+
+    // A node as `dziennik start` runs it: on PostgreSQL with the LISTEN/NOTIFY bus, so the command's
+    // revoke reaches it as `tokens.changed`.
+    const seen: DomainEvent[] = [];
+    const bus =
+      env.kind === 'postgres'
+        ? new PgNotifyBus({ connectionString: env.ts.location, pool: store.pgPool!, applicationName: 'cli-test' })
+        : undefined;
+    await bus?.start();
+    bus?.subscribe((e) => seen.push(e));
+    const { fastify: app } = await buildApp({ config: testConfig(), store, bus, logger: false });
+    try {
+      const dialogs = () =>
+        app.inject({
+          method: 'GET',
+          url: `/api/v1/projects/${projectId}/dialogs`,
+          headers: { authorization: `Bearer ${token}` },
+        });
+      assert.equal((await dialogs()).statusCode, 200);
+      const revoked = await runCli(['token', 'revoke', '--project', String(projectId), '--id', String(id)], vars);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.match(revoked.stdout, new RegExp(`token ${id} of project ${projectId} is revoked`));
+      if (bus) {
+        const until = Date.now() + 5000;
+        while (!seen.some((e) => e.type === 'tokens.changed' && e.projectId === projectId)) {
+          assert.ok(Date.now() < until, 'tokens.changed from the command reaches a listening node');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal((await dialogs()).statusCode, 401, 'refused as soon as the event arrived');
+      } else {
+        // SQLite: no event crosses processes; a server's cached lookup of the token lasts a few
+        // seconds at most (accounts.ts TOKEN_TTL_MS), then the token is refused.
+        const until = Date.now() + 10_000;
+        while ((await dialogs()).statusCode !== 401) {
+          assert.ok(Date.now() < until, 'the revoked token is refused within the lookup cache TTL');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      await app.close();
+      await bus?.close();
+    }
+    const again = await runCli(['token', 'list', '--project', String(projectId)], vars);
+    // Created, last used and revoked are filled in; nobody created it (the command line).
+    assert.match(again.stdout.trimEnd().split('\n')[1]!, /(\d{4}-\d{2}-\d{2} \d{2}:\d{2}Z\s+){3}-$/);
+    const audit = await store.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor_type', 'actor_name', 'target_id'])
+      .where('project_id', '=', projectId)
+      .execute();
+    assert.deepEqual(audit, [
+      { action: 'token.revoke', actor_type: 'system', actor_name: 'cli', target_id: String(id) },
+    ]);
+
+    // Another project's token, an unknown id, a missing --id: refused, nothing revoked.
+    const [other, unknown, noId, noProject] = await Promise.all([
+      runCli(['token', 'revoke', '--project', String(projectId), '--id', String(foreignId)], vars),
+      runCli(['token', 'revoke', '--project', String(projectId), '--id', '987654'], vars),
+      runCli(['token', 'revoke', '--project', String(projectId)], vars),
+      runCli(['token', 'list', '--project', '99999'], vars),
+    ]);
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /API token not found/);
+    assert.equal(unknown.stderr, other.stderr, 'a foreign token looks like a missing one');
+    assert.notEqual(noId.code, 0);
+    assert.match(noId.stderr, /--id/);
+    assert.notEqual(noProject.code, 0);
+    assert.match(noProject.stderr, /Project 99999 not found/);
+    const f = await store.db
+      .selectFrom('api_tokens')
+      .select('revoked_at')
+      .where('project_id', '=', otherProjectId)
+      .executeTakeFirstOrThrow();
+    assert.equal(f.revoked_at, null);
+    assert.ok(foreign.startsWith(`dz_${otherProjectId}_`));
   });
 
   test('token create refuses a bad role and an unknown project', async () => {

@@ -14,6 +14,8 @@ const HELP = `dziennik — the messaging desk
   dziennik migrate                                 apply database migrations
   dziennik create-admin --email E --project NAME   create an admin (password on standard input)
   dziennik token create --project ID --role admin|supervisor|manager --name N
+  dziennik token list --project ID                 the project's API tokens (never the tokens themselves)
+  dziennik token revoke --project ID --id N        revoke a token (it answers 401 from then on)
   dziennik seed --project ID --dialogs N [--seed S]
   dziennik export --project ID --kind dialogs|messages [--status ... --from ... --to ...] > file.csv
   dziennik migrate-to-postgres --database-url URL  copy the SQLite store in DATA_DIR into an empty PostgreSQL
@@ -95,8 +97,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'token': {
       const [sub, ...args] = rest;
+      if (sub === 'list' || sub === 'revoke') {
+        const { values } = parseArgs({ args, options: { project: { type: 'string' }, id: { type: 'string' } } });
+        const projectId = intArg(values.project, 'project');
+        const tokenId = sub === 'revoke' ? intArg(values.id, 'id') : 0;
+        return withStore(async (store, secretKey) => {
+          const { tokenCommand } = await import('./tokens.js');
+          return tokenCommand(
+            sub === 'list' ? { kind: 'list', projectId } : { kind: 'revoke', projectId, tokenId },
+            { store, config: { ...config, secretKey } },
+            process.stdout,
+          );
+        });
+      }
       if (sub !== 'create')
-        throw new AppError('validation_failed', 'usage: dziennik token create --project ID --role ROLE --name N');
+        throw new AppError(
+          'validation_failed',
+          'usage: dziennik token create --project ID --role ROLE --name N | token list --project ID | token revoke --project ID --id N',
+        );
       const { values } = parseArgs({
         args,
         options: { project: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },

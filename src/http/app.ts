@@ -19,6 +19,7 @@ import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { numberRoutes } from './routes/numbers.js';
 import { streamRoutes } from './routes/stream.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { webhooksOutRoutes } from './routes/webhooks-out.js';
 import { userRoutes } from './routes/users.js';
@@ -57,6 +58,7 @@ const MODULES: RouteModule[] = [
   streamRoutes,
   analyticsRoutes,
   webhooksOutRoutes,
+  tokenRoutes,
   telegramWebhookRoutes,
   viberWebhookRoutes,
   messengerWebhookRoutes,

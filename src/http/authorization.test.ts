@@ -46,6 +46,7 @@ function exampleBodies(ids: { managerId: number }): Record<string, unknown> {
     'PATCH /api/v1/projects/:projectId/settings': { timeZone: 'Europe/Kyiv', services: { sms: false } },
     'POST /api/v1/projects/:projectId/webhooks': { url: 'https://crm.example/hooks', events: ['dialog.opened'] },
     'PATCH /api/v1/projects/:projectId/webhooks/:id': { enabled: false },
+    'POST /api/v1/projects/:projectId/tokens': { name: 'Matrix', role: 'manager' },
   };
 }
 
@@ -150,6 +151,13 @@ forEachStore('authorization', (env) => {
         .orderBy('id')
         .execute(),
       messages: (await db.selectFrom('messages').select('id').execute()).length,
+      // API tokens: none created or revoked (last use moves on every token request and is left out).
+      tokens: await db
+        .selectFrom('api_tokens')
+        .select(['project_id', 'id', 'role', 'revoked_at'])
+        .orderBy('project_id')
+        .orderBy('id')
+        .execute(),
     };
   };
 
@@ -276,6 +284,9 @@ forEachStore('authorization', (env) => {
       'POST /api/v1/projects/:projectId/dialogs/:id/reopen',
       'GET /api/v1/projects/:projectId/users',
       'GET /api/v1/projects/:projectId/audit',
+      'GET /api/v1/projects/:projectId/tokens',
+      'POST /api/v1/projects/:projectId/tokens',
+      'DELETE /api/v1/projects/:projectId/tokens/:id',
     ]) {
       assert.ok(urls.includes(expected), `${expected} is registered`);
     }
@@ -425,6 +436,26 @@ forEachStore('authorization', (env) => {
         assert.ok(!res.body.includes('"items"'));
       }
     }
+  });
+
+  test('API tokens are managed by admins only: the others cannot list, create or revoke one', async () => {
+    const tokenRoutes = registry.filter((r) => r.url.startsWith('/api/v1/projects/:projectId/tokens'));
+    assert.equal(tokenRoutes.length, 3);
+    for (const r of tokenRoutes) assert.deepEqual(r.roles, ['admin'], key(r));
+    const before = await snapshot();
+    for (const p of principals.filter((x) => x.own === 'A' && x.role !== 'admin')) {
+      const list = await req(p, 'GET', `/api/v1/projects/${P.A}/tokens`);
+      expectStatus(list, 403, `list as ${p.label}`);
+      assert.ok(!list.body.includes('"items"'));
+      expectStatus(
+        await req(p, 'POST', `/api/v1/projects/${P.A}/tokens`, { name: 'Eskalacja', role: 'admin' }),
+        403,
+        `create as ${p.label}`,
+      );
+      const victim = before.tokens.find((t) => t.project_id === P.A && t.revoked_at === null)!;
+      expectStatus(await req(p, 'DELETE', `/api/v1/projects/${P.A}/tokens/${victim.id}`), 403, `revoke as ${p.label}`);
+    }
+    assert.deepEqual(await snapshot(), before);
   });
 
   test('a manager sees unassigned dialogs and those they are or were responsible for — nothing else', async () => {

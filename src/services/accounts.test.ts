@@ -216,8 +216,34 @@ forEachStore('accounts', (env) => {
     await rejectsWith(resolveApiToken(ctx, `dz_${projectId}_${flipped}`), 'unauthenticated');
     await rejectsWith(resolveApiToken(ctx, 'not a token'), 'unauthenticated');
 
+    // Revoking publishes tokens.changed, which drops the cached lookup at once.
     await store.db.updateTable('api_tokens').set({ revoked_at: Date.now() }).where('id', '=', t.id).execute();
+    ctx.bus.publish({ type: 'tokens.changed', projectId });
     await rejectsWith(resolveApiToken(ctx, t.token), 'unauthenticated');
+  });
+
+  test('token lookups are cached for 5 s: a missed tokens.changed delays a revoke by at most that', async () => {
+    const store = env.ts.store;
+    let now = Date.now();
+    const ctx = appContext(store, () => now);
+    const t = await createApiToken(ctx, { projectId, role: 'manager', name: 'cached', createdBy: null });
+    assert.equal((await resolveApiToken(ctx, t.token)).id, t.id);
+    // Revoked behind the cache's back (no event): the cached lookup still answers...
+    await store.db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', t.id).execute();
+    now += 4_000;
+    assert.equal((await resolveApiToken(ctx, t.token)).id, t.id);
+    // ...until the entry is older than the TTL.
+    now += 1_500;
+    await rejectsWith(resolveApiToken(ctx, t.token), 'unauthenticated');
+
+    // A renamed project shows in the next lookup once tokens.changed is published.
+    const u = await createApiToken(ctx, { projectId, role: 'manager', name: 'renamed', createdBy: null });
+    const before = await resolveApiToken(ctx, u.token);
+    await store.db.updateTable('projects').set({ name: 'Accounts renamed' }).where('id', '=', projectId).execute();
+    assert.equal((await resolveApiToken(ctx, u.token)).project_name, before.project_name);
+    ctx.bus.publish({ type: 'tokens.changed', projectId });
+    assert.equal((await resolveApiToken(ctx, u.token)).project_name, 'Accounts renamed');
+    await store.db.updateTable('projects').set({ name: before.project_name }).where('id', '=', projectId).execute();
   });
 
   test('createApiToken refuses an unknown project and an empty name', async () => {

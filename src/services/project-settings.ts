@@ -239,7 +239,8 @@ export async function getProjectSettings(ctx: ProjectContext): Promise<ProjectSe
 export async function updateProjectSettings(ctx: ProjectContext, raw: unknown): Promise<ProjectSettings> {
   const input = parse(UpdateProjectSettingsInput, raw);
   const p = ctx.project.id;
-  return ctx.store.db.transaction().execute(async (trx) => {
+  let identityChanged = false;
+  const result = await ctx.store.db.transaction().execute(async (trx) => {
     let q = trx
       .selectFrom('projects')
       .select(['name', 'time_zone', 'language', 'public_key', 'settings'])
@@ -294,6 +295,10 @@ export async function updateProjectSettings(ctx: ProjectContext, raw: unknown): 
       { type: 'project', id: p },
       Object.fromEntries(changed.map((k) => [k, { from: before[k], to: after[k] }])),
     );
+    identityChanged = next.name !== row.name || next.time_zone !== row.time_zone || next.language !== row.language;
     return after;
   });
+  // API token lookups carry the project's name, zone and language (accounts.ts caches them).
+  if (identityChanged) ctx.bus.publish({ type: 'tokens.changed', projectId: p });
+  return result;
 }

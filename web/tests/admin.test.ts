@@ -15,7 +15,8 @@ import { createProject, createUser, forEachStore } from '../../src/testing/harne
 /**
  * Administration in a real browser, against the platform simulator: the setup checklist follows
  * the changes; a channel form shows the platform's own refusal; a number in the outbound-only range
- * gets its badge; an invitation link opened in another browser makes a manager who lands in the app.
+ * gets its badge; an invitation link opened in another browser makes a manager who lands in the app;
+ * an API token is shown once, works, and is refused once revoked.
  */
 
 const skip = browserUnavailable();
@@ -142,6 +143,74 @@ describe('administration', { skip }, () => {
         .getByTestId('channel-test-result')
         .getByText('Telegram refused the connection: Unauthorized (error 401)')
         .waitFor();
+      await ctx.close();
+    });
+
+    test('an API token is created with a role, shown once with a copy button, works, and stops working when revoked', async () => {
+      const { ctx, page, errors } = await adminPage('/tokens');
+      await page.getByTestId('admin-tokens').waitFor();
+      await page.getByText('Nie ma jeszcze żadnego tokenu.').waitFor();
+      const asToken = (token: string) =>
+        fetch(`${server.url}/api/v1/projects/${projectId}/dialogs`, { headers: { authorization: `Bearer ${token}` } });
+
+      // A name is required: the server's field error comes back under the field.
+      await page.getByTestId('token-name').fill('   ');
+      await page.getByTestId('token-submit').click();
+      await page.getByText('must not be empty').waitFor();
+
+      await page.getByTestId('token-name').fill('CRM Bitrix');
+      await choose(page, 'token-role', 'Kierownik');
+      await page.getByTestId('token-submit').click();
+      const shown = page.getByTestId('token-created');
+      await shown.getByText('Utworzono token „CRM Bitrix”').waitFor();
+      await shown.getByText('nie zostanie pokazany ponownie').waitFor();
+      const token = await page.getByTestId('token-value').inputValue();
+      assert.match(token, new RegExp(`^dz_${projectId}_[A-Za-z0-9_-]{43}$`));
+      await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+      await page.getByTestId('token-copy').click();
+      await shown.getByRole('button', { name: 'Skopiowano' }).waitFor();
+      assert.deepEqual(await seriousA11yViolations(page), [], 'axe on the tokens section with a new token');
+
+      // The list: a supervisor token made by this admin, never used, active.
+      const row = page.locator('tr', { hasText: 'CRM Bitrix' });
+      await row.getByText('Kierownik').waitFor();
+      await row.getByText('Anna Admin').waitFor();
+      await row.getByText('nigdy').waitFor();
+      await row.getByTestId('token-status').getByText('Aktywny').waitFor();
+      assert.equal((await asToken(token)).status, 200, 'the token works');
+
+      // Gone from the page after a reload: it is shown only once.
+      await page.reload();
+      await row.waitFor();
+      assert.equal(await page.getByTestId('token-value').count(), 0);
+      assert.ok(!(await page.content()).includes(token), 'the token is not shown again');
+
+      // Revoking asks first; cancelling changes nothing.
+      await row.getByRole('button', { name: 'Unieważnij' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Unieważnić token „CRM Bitrix”?' });
+      await dialog.getByText('od razu przestaną mieć dostęp').waitFor();
+      assert.deepEqual(await seriousA11yViolations(page), [], 'axe on the revoke confirmation');
+      await dialog.getByRole('button', { name: 'Anuluj' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert.equal((await asToken(token)).status, 200, 'cancelled: still works');
+
+      await row.getByRole('button', { name: 'Unieważnij' }).click();
+      await page.getByTestId('token-revoke-confirm').click();
+      await row.getByTestId('token-status').getByText('Unieważniony').waitFor();
+      assert.equal(await row.getByRole('button', { name: 'Unieważnij' }).count(), 0);
+      assert.equal((await asToken(token)).status, 401, 'the revoked token is refused');
+      const audit = await env.ts.store.db
+        .selectFrom('audit_log')
+        .select(['action', 'actor_name'])
+        .where('project_id', '=', projectId)
+        .where('action', 'like', 'token.%')
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(audit, [
+        { action: 'token.create', actor_name: 'Anna Admin' },
+        { action: 'token.revoke', actor_name: 'Anna Admin' },
+      ]);
+      assert.deepEqual(errors, []);
       await ctx.close();
     });
 

@@ -9,6 +9,7 @@ import { NumbersSection } from './NumbersSection';
 import { ServicesSection } from './ServicesSection';
 import { SettingsSection } from './SettingsSection';
 import { SetupChecklist } from './SetupChecklist';
+import { TokensSection } from './TokensSection';
 import { UsersSection } from './UsersSection';
 import { WebhooksSection } from './WebhooksSection';
 import { WidgetSection } from './WidgetSection';
@@ -58,6 +59,9 @@ export default function AdminView() {
         </Tabs.Panel>
         <Tabs.Panel value="webhooks" pt="md">
           <WebhooksSection />
+        </Tabs.Panel>
+        <Tabs.Panel value="tokens" pt="md">
+          <TokensSection />
         </Tabs.Panel>
       </Tabs>
     </Stack>

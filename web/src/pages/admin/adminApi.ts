@@ -8,7 +8,16 @@ import { useProject } from '../../session';
  * and every change refetches that whole prefix, so the setup checklist follows each change.
  */
 
-export const SECTIONS = ['users', 'channels', 'numbers', 'widget', 'services', 'settings', 'webhooks'] as const;
+export const SECTIONS = [
+  'users',
+  'channels',
+  'numbers',
+  'widget',
+  'services',
+  'settings',
+  'webhooks',
+  'tokens',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export type ChannelType = 'telegram' | 'viber' | 'messenger' | 'sms' | 'sms-http';
@@ -43,6 +52,21 @@ export interface CreatedInvite {
   token: string;
   url: string;
   expiresAt: string;
+}
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  role: Role;
+  createdAt: string;
+  createdBy: { id: number; name: string } | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreatedApiToken extends ApiToken {
+  /** Shown once: only its hash is stored. */
+  token: string;
 }
 
 export interface Channel {
@@ -122,6 +146,7 @@ export const useMembers = () => useAdminQuery<{ items: AdminMember[] }>('members
 export const useInvites = () => useAdminQuery<{ items: Invite[] }>('invites', '/users/invites');
 export const useChannels = () => useAdminQuery<{ items: Channel[] }>('channels', '/channels');
 export const useNumbers = () => useAdminQuery<{ items: PhoneNumber[] }>('numbers', '/numbers');
+export const useApiTokens = () => useAdminQuery<{ items: ApiToken[] }>('tokens', '/tokens');
 export const useSettings = () => useAdminQuery<ProjectSettings>('settings', '/settings');
 
 /** Puts a fresh answer of the server into the cache at once (no stale value while refetching). */
