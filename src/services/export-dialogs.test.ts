@@ -555,9 +555,9 @@ forEachStore('export of the Message log', (env) => {
   });
 
   test('a consumer that goes away midway leaves an "aborted" audit entry with the rows sent', async () => {
-    // Chunks of 2,000 or 5,000 rows (0.6–1.5 MB) each fill the stream's buffer: nothing is read ahead.
+    // Chunks of 2,000 or 5,000 rows (0.6–1.5 MB) each fill the stream's buffer: little is read ahead.
     const bulk = projectContext(store, bulkProjectId, { type: 'system', name: 'test' });
-    const h = await exportLog(bulk, ExportQuery.parse({ status: 'all' }));
+    const h = await exportLog(bulk, ExportQuery.parse({ status: 'all' }), { chunkSize: DIALOG_CHUNK[env.kind] });
     let chunks = 0;
     await new Promise<void>((resolve) => {
       h.stream.on('data', () => {
@@ -623,7 +623,7 @@ forEachStore('export of the Message log', (env) => {
     }
   });
 
-  test('both ways of producing dialogs.csv write the same bytes (PostgreSQL COPY and the generic writer)', async () => {
+  test('every way of producing dialogs.csv writes the same bytes (PostgreSQL COPY, the SQLite worker, the generic writer)', async () => {
     for (const query of [
       { status: 'all' },
       { status: 'all', delimiter: ',' },
@@ -637,9 +637,11 @@ forEachStore('export of the Message log', (env) => {
       for (const ctx of [system, managerA, projectContext(store, projectId, system.actor, 'Asia/Kathmandu')]) {
         const q = ExportQuery.parse(query);
         const copyHandle = await exportLog(ctx, q, { chunkSize: 2 });
-        assert.equal(copyHandle.producer, env.kind === 'postgres' ? 'pg-copy' : 'rows');
+        assert.equal(copyHandle.producer, env.kind === 'postgres' ? 'pg-copy' : 'sqlite-worker');
         const copy = await readAll(copyHandle.stream);
-        const generic = await readAll((await exportLog(ctx, q, { chunkSize: 3, pgCopy: false })).stream);
+        const genericHandle = await exportLog(ctx, q, { chunkSize: 3, pgCopy: false, worker: false });
+        assert.equal(genericHandle.producer, 'rows');
+        const generic = await readAll(genericHandle.stream);
         assert.equal(copy.toString('utf8'), generic.toString('utf8'), JSON.stringify(query));
         assert.ok(copy.length > 3);
       }

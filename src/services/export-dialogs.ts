@@ -5,13 +5,26 @@ import pg from 'pg';
 import pgCopyStreams from 'pg-copy-streams';
 import { type CsvCell, type CsvDelimiter, csvRecord, neutraliseCell, UTF8_BOM } from '../core/csv.js';
 import { effectiveOrder, type ExportQuery } from '../core/log-query.js';
-import { localDate, zoneOffsetMinutes } from '../core/time.js';
+import { localDate } from '../core/time.js';
 import { applyDialogFilter, applyKeyset, type DialogFilter, type SortSpec } from '../store/dialogs.js';
 import type { Store } from '../store/open.js';
 import type { Database } from '../store/types.js';
 import { audit } from './audit.js';
 import type { ProjectContext } from './context.js';
+import {
+  DIALOG_COLUMNS,
+  DIALOG_SELECT,
+  type DialogTuple,
+  formatDialogRows,
+  type Key,
+  keyOfTuple,
+  makeExportTimeFormatter,
+  Utf8Chunk,
+} from './export-format.js';
+import { exportWorkerFor } from './export-worker.js';
 import { resolveLogFilter } from './log-filters.js';
+
+export { DIALOG_COLUMNS, makeExportTimeFormatter };
 
 /**
  * CSV export of the Message log (SPEC §4.6): `dialogs.csv`, one row per dialog, or `messages.csv`,
@@ -27,14 +40,20 @@ import { resolveLogFilter } from './log-filters.js';
  * transaction open. The keyset never repeats a row nor skips one whose key does not change; a
  * dialog created meanwhile sorts before the part still to come when sorting by date (newest first).
  *
- * Two ways to produce a chunk, with the same bytes (a test compares them):
- * - generic (SQLite, and messages.csv everywhere): rows read as arrays through the raw driver (the
- *   SQL still built by Kysely), formatted by core/csv.ts. Objects per row were measurable here.
+ * Three ways to produce a chunk, with the same bytes (a test compares them):
+ * - generic (messages.csv everywhere; dialogs.csv when the others cannot be used): rows read as
+ *   arrays through the raw driver (the SQL still built by Kysely), formatted by export-format.ts.
+ *   Objects per row were measurable here.
+ * - SQLite dialogs.csv: the same, on the store's export worker thread (export-worker.ts), so that
+ *   the synchronous driver never holds the server's event loop; this thread builds each chunk's
+ *   query and passes the bytes on.
  * - PostgreSQL dialogs.csv: `COPY (SELECT ...) TO STDOUT (FORMAT csv)`, the server doing the
  *   quoting, the timestamps (to_char in the project's zone) and the formula neutralisation (the
  *   same characters as core/csv.ts). Node then only turns LF into CRLF between records. Measured
  *   on 200k seeded dialogs: the generic path spent ~2 s of Node CPU (pg's row parsing alone
- *   ~1.1 s), COPY ~0.4 s; on a busy machine PostgreSQL's own CPU then sets the pace.
+ *   ~1.1 s), COPY ~0.4 s; on a busy machine PostgreSQL's own CPU then sets the pace. Chunks are
+ *   20,000 rows, and the next is read while the current one is written (1M dialogs: 1.9 s of Node
+ *   CPU in all).
  *
  * Every export is recorded in the audit log when it ends — completed, aborted (the client went
  * away) or failed — with the rows handed to the stream.
@@ -46,51 +65,15 @@ import { resolveLogFilter } from './log-filters.js';
  * 2-core machine where 5,000 gave 200 ms, at the same rows/s. PostgreSQL's queries do not block.
  */
 export const DIALOG_CHUNK = { sqlite: 2000, postgres: 5000 } as const;
+/** Dialogs per COPY statement (PostgreSQL dialogs.csv); two such chunks at most are in memory. */
+export const PG_COPY_CHUNK = 20_000;
+/** Dialogs per query on the SQLite export worker, which holds no one's event loop. */
+export const SQLITE_WORKER_CHUNK = 5000;
 /** Messages per query (a batch of whole dialogs; a longer dialog is paged on its own). */
 export const MESSAGE_BATCH = 4000;
 /** With more channels than this the channel names are not inlined into COPY's SQL. */
 const COPY_MAX_CHANNELS = 200;
 
-/**
- * dialogs.csv header (English snake_case). `client_messenger_id` is the client's id on the
- * messenger (Telegram user id, Viber id, Messenger PSID: what a CRM matches on, SPEC §4.6 "client
- * phone / messenger id"), `client_handle` the public handle the log shows (a Telegram @username);
- * both empty for SMS, where `client_phone` identifies the client. The id is denormalised onto the
- * dialog (migration 005), so no row needs a join.
- */
-export const DIALOG_COLUMNS = [
-  'id',
-  'created_at',
-  'closed_at',
-  'status',
-  'channel',
-  'channel_account',
-  'client_id',
-  'client_name',
-  'client_phone',
-  'client_messenger_id',
-  'client_handle',
-  'manager',
-  'closed_by',
-  'close_reason',
-  'last_responder_type',
-  'last_responder',
-  'messages_in',
-  'messages_out',
-  'first_response_seconds',
-  'source',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_term',
-  'utm_content',
-  'referrer',
-  'landing_page',
-  'click_ids',
-  'channel_group',
-] as const;
-
-/** messages.csv header: one row per message, keyed by dialog id. */
 export const MESSAGE_COLUMNS = [
   'dialog_id',
   'message_id',
@@ -126,7 +109,7 @@ export interface ExportHandle {
   /** Settles once the export has ended and its audit entry is written; never rejects. */
   done: Promise<ExportResult>;
   /** How the rows are produced: PostgreSQL's COPY, or rows read and written here. */
-  producer: 'pg-copy' | 'rows';
+  producer: 'pg-copy' | 'sqlite-worker' | 'rows';
 }
 
 export interface ExportOptions {
@@ -135,6 +118,8 @@ export interface ExportOptions {
   messageBatch?: number;
   /** PostgreSQL: use COPY for dialogs.csv when possible (default); false forces the generic path. */
   pgCopy?: boolean;
+  /** SQLite: read and format dialogs.csv on the worker thread (default); false keeps it on this thread. */
+  worker?: boolean;
 }
 
 /** What the chunk producers share. */
@@ -146,6 +131,10 @@ interface Job {
   sort: SortSpec;
   delimiter: CsvDelimiter;
   chunkSize: number;
+  copyChunkSize: number;
+  /** SQLite dialogs.csv: run the queries on the store's export worker thread. */
+  sqliteWorker: boolean;
+  workerChunkSize: number;
   messageBatch: number;
   channelNames: Map<number, string>;
   iso: (ms: number) => string;
@@ -161,7 +150,6 @@ interface Piece {
 }
 
 type DialogQuery = SelectQueryBuilder<Database, 'dialogs', object>;
-type Key = (string | number)[];
 
 /** Runs a query built by Kysely and returns its rows as arrays, through the raw driver. */
 async function fetchArrays<T>(store: Store, q: CompiledQuery): Promise<T[]> {
@@ -188,106 +176,19 @@ function filtered(job: Job, after: Key | undefined): DialogQuery {
   return applyKeyset(q, job.sort, after);
 }
 
-/**
- * A chunk's CSV as UTF-8, written record by record into one buffer: half the cost of building one
- * long string and encoding it at the end (measured; the string was a rope V8 had to flatten).
- */
-class Utf8Chunk {
-  private buf: Buffer | undefined;
-  private length = 0;
-  /** Sized after the previous chunk, so that a buffer rarely has to grow. */
-  private expected = 1 << 20;
-  add(text: string): void {
-    const room = text.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
-    if (!this.buf) this.buf = Buffer.allocUnsafe(Math.max(this.expected, room));
-    else if (this.buf.length - this.length < room) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + room));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
-    this.length += this.buf.write(text, this.length);
-  }
-  /** The bytes so far (undefined when none); the next add starts a new buffer. */
-  take(): Buffer | undefined {
-    const out = this.buf && this.length > 0 ? this.buf.subarray(0, this.length) : undefined;
-    if (out) this.expected = Math.max(64 * 1024, Math.ceil(this.length * 1.1));
-    this.buf = undefined;
-    this.length = 0;
-    return out;
-  }
-}
-
-/** The keyset key of a row whose first three values are id, manager_sort, created_at. */
-function keyOfTuple(row: readonly unknown[], sort: SortSpec): Key {
-  const id = row[0] as number;
-  const created = row[2] as number;
-  return sort.sort === 'manager' ? [row[1] as string, created, id] : [created, id];
-}
-
 // ---------------------------------------------------------------------------------------------
 // dialogs.csv, generic path
 
-const DIALOG_SELECT = [
-  'dialogs.id',
-  'dialogs.manager_sort',
-  'dialogs.created_at',
-  'dialogs.closed_at',
-  'dialogs.status',
-  'dialogs.channel_type',
-  'dialogs.channel_id',
-  'dialogs.client_id',
-  'dialogs.client_name',
-  'dialogs.client_phone',
-  'dialogs.client_handle',
-  'dialogs.client_external_id',
-  'dialogs.manager_name',
-  'dialogs.closed_by_name',
-  'dialogs.close_reason',
-  'dialogs.last_responder_type',
-  'dialogs.last_responder_name',
-  'dialogs.messages_in',
-  'dialogs.messages_out',
-  'dialogs.first_response_seconds',
-  'dialogs.source',
-  'dialogs.utm_source',
-  'dialogs.utm_medium',
-  'dialogs.utm_campaign',
-  'dialogs.utm_term',
-  'dialogs.utm_content',
-  'dialogs.referrer',
-  'dialogs.landing_url',
-  'dialogs.click_ids',
-  'dialogs.channel_group',
-] as const;
-type DialogTuple = [
-  id: number,
-  managerSort: string,
-  createdAt: number,
-  closedAt: number | null,
-  status: string,
-  channelType: string,
-  channelId: number,
-  clientId: number,
-  clientName: string,
-  clientPhone: string | null,
-  clientHandle: string | null,
-  clientExternalId: string | null,
-  managerName: string | null,
-  closedByName: string | null,
-  closeReason: string | null,
-  lastResponderType: string | null,
-  lastResponderName: string | null,
-  messagesIn: number,
-  messagesOut: number,
-  firstResponseSeconds: number | null,
-  ...attribution: (string | null)[],
-];
-const ATTRIBUTION_FROM = 20;
-const ATTRIBUTION_COUNT = 10;
+function usesWorker(job: Job): boolean {
+  return job.store.dialect === 'sqlite' && job.store.sqlitePath !== undefined && job.sqliteWorker;
+}
 
 async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
+  if (usesWorker(job)) {
+    yield* sqliteWorkerDialogChunks(job, job.store.sqlitePath!);
+    return;
+  }
   const { iso, delimiter, channelNames, chunkSize } = job;
-  // One cells array for the whole export: nothing allocated per row but the output text.
   const cells: CsvCell[] = new Array(DIALOG_COLUMNS.length);
   const out = new Utf8Chunk();
   let after: Key | undefined;
@@ -296,29 +197,39 @@ async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
       job.store,
       filtered(job, after).select(DIALOG_SELECT).limit(chunkSize).compile(),
     );
-    for (const r of chunk) {
-      const channelType = r[5];
-      cells[0] = r[0];
-      cells[1] = iso(r[2]);
-      cells[2] = r[3] === null ? null : iso(r[3]);
-      cells[3] = r[4];
-      cells[4] = channelType;
-      cells[5] = channelNames.get(r[6]);
-      cells[6] = r[7];
-      cells[7] = r[8];
-      cells[8] = r[9];
-      cells[9] = channelType === 'sms' ? null : r[11];
-      cells[10] = channelType === 'sms' ? null : r[10];
-      for (let i = 12; i <= 19; i++) cells[i - 1] = r[i];
-      for (let i = 0; i < ATTRIBUTION_COUNT; i++) cells[19 + i] = r[ATTRIBUTION_FROM + i];
-      out.add(csvRecord(cells, delimiter));
-    }
+    formatDialogRows(chunk, out, cells, iso, delimiter, channelNames);
     const data = out.take();
     if (data) yield { data, rows: chunk.length, dialogs: chunk.length };
     const last = chunk[chunk.length - 1];
     if (chunk.length < chunkSize || !last) return;
     after = keyOfTuple(last, job.sort);
     await yieldToEventLoop();
+  }
+}
+
+/**
+ * SQLite dialogs.csv on a worker thread (export-worker.ts): better-sqlite3 is synchronous, and on
+ * the main thread every chunk held the event loop (other requests waited up to a chunk's time). The
+ * queries are still built here; the worker runs them on its own read-only connection and formats
+ * the rows, and the main thread only passes the bytes on.
+ */
+async function* sqliteWorkerDialogChunks(job: Job, file: string): AsyncGenerator<Piece> {
+  const worker = exportWorkerFor(job.store, file);
+  const chunkSize = job.workerChunkSize;
+  let after: Key | undefined;
+  for (;;) {
+    const q = filtered(job, after).select(DIALOG_SELECT).limit(chunkSize).compile();
+    const r = await worker.run({
+      sql: q.sql,
+      params: q.parameters as unknown[],
+      timeZone: job.timeZone,
+      delimiter: job.delimiter,
+      channelNames: job.channelNames,
+      sort: job.sort,
+    });
+    if (r.data.length > 0) yield { data: r.data, rows: r.rows, dialogs: r.rows };
+    if (r.rows < chunkSize || !r.lastKey) return;
+    after = r.lastKey;
   }
 }
 
@@ -485,24 +396,25 @@ async function canCopy(job: Job): Promise<boolean> {
 /**
  * Each chunk: find its last key (the chunkSize-th row: a narrow query on the log's indexes), then
  * COPY the rows after the previous chunk's key through that one. The last chunk has no end key.
+ * The next chunk is read (on another pooled connection) while the current one is being written to
+ * the client, so PostgreSQL and the network overlap; at most two chunks are held in memory.
  */
 async function* pgCopyDialogChunks(job: Job): AsyncGenerator<Piece> {
   const pool = job.store.pgPool!;
   const columns = pgDialogColumns(job.channelNames);
   const copyOptions = `(FORMAT csv, DELIMITER '${job.delimiter}')`;
-  let after: Key | undefined;
-  for (;;) {
+  const read = async (after: Key | undefined) => {
     const [end] = await fetchArrays<[number, string, number]>(
       job.store,
       filtered(job, after)
         // Only the key's columns: for a date sort they are all in the index being walked, so the
-        // end key comes from an index-only scan instead of 5,000 heap reads per chunk.
+        // end key comes from an index-only scan instead of a heap read per row.
         .select([
           'dialogs.id',
           job.sort.sort === 'manager' ? 'dialogs.manager_sort' : sql<string>`''`.as('manager_sort'),
           'dialogs.created_at',
         ])
-        .offset(job.chunkSize - 1)
+        .offset(job.copyChunkSize - 1)
         .limit(1)
         .compile(),
     );
@@ -512,10 +424,20 @@ async function* pgCopyDialogChunks(job: Job): AsyncGenerator<Piece> {
     const text = inlineParameters(q.select(columns).compile());
     if (text === undefined) throw new Error('export: a parameter cannot be inlined into COPY');
     const { data, rows } = await runCopy(pool, job.timeZone, `COPY (${text}) TO STDOUT WITH ${copyOptions}`);
-    if (data.length > 0) yield { data, rows, dialogs: rows };
-    if (!endKey) return;
-    after = endKey;
-    await yieldToEventLoop();
+    return { data, rows, endKey };
+  };
+  let next = read(undefined);
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (chunk.endKey) next = read(chunk.endKey);
+      if (chunk.data.length > 0) yield { data: chunk.data, rows: chunk.rows, dialogs: chunk.rows };
+      if (!chunk.endKey) return;
+      await yieldToEventLoop();
+    }
+  } finally {
+    // An export ended early (aborted, or failed) leaves at most one read behind: let it finish unheard.
+    next.catch(() => {});
   }
 }
 
@@ -641,71 +563,6 @@ async function* messageChunks(job: Job): AsyncGenerator<Piece> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Timestamps
-
-const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
-const QUARTER_HOUR = 900_000;
-const DAY = 86_400_000;
-
-function offsetSuffix(minutes: number): string {
-  const abs = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${TWO_DIGITS[abs % 60]}`;
-}
-
-/** ISO 8601 without milliseconds for an instant and its zone offset in minutes. */
-function isoAt(ms: number, offsetMinutes: number): string {
-  return new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 19) + offsetSuffix(offsetMinutes);
-}
-
-/**
- * ISO 8601 with the zone's offset (`2026-03-29T03:30:00+02:00`), as `makeZonedIsoFormatter` writes
- * it, at a fraction of the cost per call: the timestamps were ~18% of an export's CPU, and the
- * shared formatter asks Intl once per quarter-hour seen. Here Intl is asked twice per UTC day (its
- * first and last millisecond); a day with one offset throughout needs nothing more. Offsets are whole
- * quarter-hours, so within a UTC quarter-hour the text up to the hour (`2026-03-29T03:`), the local
- * minute it starts at and the offset are fixed and cached; minutes and seconds are filled in by
- * arithmetic. A day with a transition is checked per quarter-hour, and a quarter-hour with a
- * transition inside it (or an offset that is not a whole quarter-hour, as in some zones before
- * 1980) is formatted exactly, instant by instant.
- */
-export function makeExportTimeFormatter(timeZone: string): (ms: number) => string {
-  const days = new Map<number, number | null>();
-  const buckets = new Map<number, { prefix: string; minute: number; suffix: string } | null>();
-  const dayOffset = (day: number) => {
-    let off = days.get(day);
-    if (off === undefined) {
-      const a = zoneOffsetMinutes(day * DAY, timeZone);
-      off = a === zoneOffsetMinutes(day * DAY + DAY - 1, timeZone) ? a : null;
-      days.set(day, off);
-    }
-    return off;
-  };
-  return (ms: number) => {
-    const bucket = Math.floor(ms / QUARTER_HOUR);
-    let b = buckets.get(bucket);
-    if (b === undefined) {
-      const start = bucket * QUARTER_HOUR;
-      let off = dayOffset(Math.floor(ms / DAY));
-      if (off === null) {
-        const a = zoneOffsetMinutes(start, timeZone);
-        off = a === zoneOffsetMinutes(start + QUARTER_HOUR - 1, timeZone) ? a : null;
-      }
-      if (off !== null && off % 15 === 0) {
-        const s = isoAt(start, off);
-        b = { prefix: s.slice(0, 14), minute: Number(s.slice(14, 16)), suffix: s.slice(19) };
-      } else {
-        b = null;
-      }
-      if (buckets.size > 100_000) buckets.clear();
-      buckets.set(bucket, b);
-    }
-    if (b === null) return isoAt(ms, zoneOffsetMinutes(ms, timeZone));
-    const within = ms - bucket * QUARTER_HOUR;
-    return `${b.prefix}${TWO_DIGITS[b.minute + Math.floor(within / 60_000)]}:${TWO_DIGITS[Math.floor((within % 60_000) / 1000)]}${b.suffix}`;
-  };
-}
-
 /** The filters as given, for the audit entry. */
 function filtersForAudit(query: ExportQuery) {
   return {
@@ -748,6 +605,9 @@ export async function exportLog(
     sort,
     delimiter: query.delimiter,
     chunkSize: opts.chunkSize ?? DIALOG_CHUNK[store.dialect],
+    copyChunkSize: opts.chunkSize ?? PG_COPY_CHUNK,
+    sqliteWorker: opts.worker !== false,
+    workerChunkSize: opts.chunkSize ?? SQLITE_WORKER_CHUNK,
     messageBatch: opts.messageBatch ?? MESSAGE_BATCH,
     channelNames: new Map(channels.map((c) => [c.id, c.name])),
     iso: makeExportTimeFormatter(ctx.project.timeZone),
@@ -759,7 +619,10 @@ export async function exportLog(
   else if (opts.pgCopy !== false && (await canCopy(job))) {
     body = pgCopyDialogChunks(job);
     producer = 'pg-copy';
-  } else body = genericDialogChunks(job);
+  } else {
+    body = genericDialogChunks(job);
+    if (usesWorker(job)) producer = 'sqlite-worker';
+  }
   const first = await body.next();
 
   let settle!: (r: ExportResult) => void;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { registerFunctions } from './sqlite-functions.js';
 import type { Database, Db, Dialect } from './types.js';
 
 // BIGINT columns hold ids and epoch milliseconds, all far below 2^53: read them as numbers.
@@ -21,7 +22,11 @@ export interface Store {
    * committed data (WAL).
    */
   sqliteReader?: SqliteDatabase.Database;
+  /** The SQLite database file (for connections of worker threads). */
+  sqlitePath?: string;
   pgPool?: pg.Pool;
+  /** Runs `fn` when the store closes, before its connections do (worker threads that read it). */
+  onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,8 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
       throw err;
     }
   }
-  const sqlite = new SqliteDatabase(path.join(dataDir, 'dziennik.db'), { timeout: 5000 });
+  const file = path.join(dataDir, 'dziennik.db');
+  const sqlite = new SqliteDatabase(file, { timeout: 5000 });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
@@ -77,16 +83,20 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
   sqlite.pragma('temp_store = MEMORY');
   registerFunctions(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const reader = new SqliteDatabase(path.join(dataDir, 'dziennik.db'), { readonly: true, timeout: 5000 });
+  const reader = new SqliteDatabase(file, { readonly: true, timeout: 5000 });
   reader.pragma('busy_timeout = 5000');
   reader.pragma('cache_size = -16384');
   registerFunctions(reader);
+  const hooks: (() => Promise<void> | void)[] = [];
   return {
     db,
     dialect: 'sqlite',
     sqlite,
     sqliteReader: reader,
+    sqlitePath: file,
+    onClose: (fn) => hooks.push(fn),
     async close() {
+      for (const fn of hooks.splice(0)) await fn();
       await db.destroy();
       reader.close();
       if (lock) {
@@ -99,11 +109,6 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
       }
     },
   };
-}
-
-function registerFunctions(sqlite: SqliteDatabase.Database) {
-  // SQLite's lower() folds ASCII only; searches need Polish letters folded as PostgreSQL does.
-  sqlite.function('dz_lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
 }
 
 /**
@@ -137,11 +142,14 @@ function openPostgres(url: string, poolSize: number): Store {
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const hooks: (() => Promise<void> | void)[] = [];
   return {
     db,
     dialect: 'postgres',
     pgPool: pool,
+    onClose: (fn) => hooks.push(fn),
     async close() {
+      for (const fn of hooks.splice(0)) await fn();
       await db.destroy();
     },
   };
