@@ -13,14 +13,18 @@ import { resolveLogFilter } from './log-filters.js';
  * module follows them to the letter; read that first. In short: the log's filters (without
  * `status`) choose the dialogs, `from`/`to` are the period (not a filter on creation), and
  *
- * - counts come from the dialogs' denormalised columns in one grouped query;
+ * - every figure comes from four passes over the dialogs' denormalised columns, each a range of a
+ *   covering index of migration 007, grouped by (manager, bucket) so the totals, the per-manager
+ *   rows and the trend are sums of the same rows;
  * - the first-response median from `first_message_at`/`first_response_at` (maintained on every
- *   manager reply, never by auto-replies), as a window-function median that runs on both stores;
+ *   manager reply, never by auto-replies): the closed pass returns the times as lists per (manager,
+ *   bucket) and the medians are selected here, on both stores alike (no sort in SQL);
  * - each dialog's median response time from its messages, with window functions (LAG for the
  *   start of a client turn, a MIN over the following rows for the next manager reply), kept on the
  *   closed dialog (migration 007's cache columns, keyed by `closed_at`) so a period reads it back;
  * - trend buckets are local days, ISO weeks or months in the project's time zone, computed here
- *   with core/time.ts and assigned in SQL by a binary CASE over the bucket boundaries.
+ *   with core/time.ts and assigned in SQL by a join with the list of buckets (PostgreSQL) or a
+ *   binary CASE over the bucket boundaries (SQLite).
  */
 
 export const GROUP_BY = ['none', 'manager'] as const;
@@ -138,8 +142,19 @@ function bucketExpr(col: string, starts: number[]): string {
   return rec(0, starts.length - 1);
 }
 
+/**
+ * The buckets as a relation (b, lo, hi) for PostgreSQL: joined on `lo <= col < hi`, each bucket is a
+ * range of the index and the planner knows the number of groups (over the CASE above it expects as
+ * many groups as rows, and sorts instead of hashing). UNION ALL keeps it plain SQL.
+ */
+function bucketRelation(buckets: { from: number; to: number }[]) {
+  const big = (v: number) => `CAST(${Math.trunc(v)} AS BIGINT)`;
+  return sql<{ b: number; lo: number; hi: number }>`(${sql.raw(
+    buckets.map((k, i) => `SELECT ${i} AS b, ${big(k.from)} AS lo, ${big(k.to)} AS hi`).join(' UNION ALL '),
+  )})`.as('bk');
+}
+
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** Resolves the period: dates in the project's zone (`to` inclusive of its day), instants as given. */
 export function resolvePeriod(ctx: ProjectContext, q: Pick<AnalyticsQuery, 'from' | 'to'>) {
@@ -177,98 +192,158 @@ function emptyFigures(): Figures {
 
 type Row = Record<string, unknown>;
 
+/** A comma-separated list of integers (string_agg/group_concat), parsed without a string per value. */
+function parseList(list: string): Float64Array {
+  const out = new Float64Array((list.length + 1) >> 1);
+  let k = 0;
+  let v = 0;
+  let neg = false;
+  for (let p = 0; p < list.length; p++) {
+    const c = list.charCodeAt(p);
+    if (c === 44) {
+      out[k++] = neg ? -v : v;
+      v = 0;
+      neg = false;
+    } else if (c >= 48 && c <= 57) v = v * 10 + (c - 48);
+    else if (c === 45) neg = true;
+    else return Float64Array.from(list.split(','), Number); // not an integer list: the general way
+  }
+  out[k++] = neg ? -v : v;
+  return out.subarray(0, k);
+}
+
+/** The k-th smallest value (0-based), rearranging `a` so that a[0..k) ≤ a[k] (Hoare's selection). */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const x = a[lo]!;
+    const y = a[(lo + hi) >> 1]!;
+    const z = a[hi]!;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z)); // the median of three
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/** The median of the values of several lists: the middle one, or the mean of the two middle ones. */
+function medianOf(lists: Float64Array[]): { median: number; n: number } {
+  const n = lists.reduce((acc, l) => acc + l.length, 0);
+  const a = new Float64Array(n);
+  let at = 0;
+  for (const l of lists) {
+    a.set(l, at);
+    at += l.length;
+  }
+  const m = n >> 1;
+  const upper = select(a, m);
+  if (n % 2) return { median: upper, n };
+  let lower = a[0]!;
+  for (let i = 1; i < m; i++) if (a[i]! > lower) lower = a[i]!;
+  return { median: (lower + upper) / 2, n };
+}
+
 /** The period, the trend buckets and the SQL of the figures (docs/ANALYTICS.md). */
 export function analyticsStatements(ctx: ProjectContext, q: AnalyticsQuery) {
   const tz = ctx.project.timeZone;
   const now = ctx.clock();
   const { from, to } = resolvePeriod(ctx, q);
   const buckets = trendBuckets(from, to, q.trend, tz);
-  const starts = buckets.map((b) => b.from);
   // The log's filters and visibility; the period is ours, so no creation bounds.
   const { filter } = resolveLogFilter(ctx, { ...q, from: undefined, to: undefined, status: 'all', sort: 'created' });
   const db = ctx.store.db;
+  const pg = ctx.store.dialect === 'postgres';
   const base = () => applyDialogFilter(ctx.store, db.selectFrom('dialogs'), filter);
   const byManager = q.groupBy === 'manager';
   const mgr = sql.raw(byManager ? 'COALESCE(dialogs.manager_id, 0)' : '0');
   const closedIn = sql`dialogs.status = 'closed' AND dialogs.closed_at >= ${from} AND dialogs.closed_at < ${to}`;
   const noReply = sql`dialogs.first_message_at IS NOT NULL AND dialogs.first_response_at IS NULL`;
-  const closedBucket = sql.raw(bucketExpr('dialogs.closed_at', starts));
-  const createdBucket = sql.raw(bucketExpr('dialogs.created_at', starts));
+  const idle = sql`dialogs.status <> 'closed' AND COALESCE(dialogs.last_message_at, dialogs.created_at) < ${now - IDLE_MS}`;
+  const current = sql`dialogs.response_median_for = dialogs.closed_at`;
+  // The trend bucket of a row: on PostgreSQL by a join with the buckets (bucketRelation), on SQLite
+  // by the binary CASE (its GROUP BY sorts anyway, and it would scan the bucket list per row).
+  const bk = bucketRelation(buckets);
+  const starts = buckets.map((b) => b.from);
+  const inBuckets = (col: 'created_at' | 'closed_at') =>
+    pg
+      ? (base().innerJoin(bk, (j) =>
+          j.on(sql<boolean>`${sql.ref(`dialogs.${col}`)} >= bk.lo AND ${sql.ref(`dialogs.${col}`)} < bk.hi`),
+        ) as unknown as ReturnType<typeof base>)
+      : base();
+  const bucketOf = (col: 'created_at' | 'closed_at') =>
+    pg ? sql<number>`bk.b` : sql<number>`${sql.raw(bucketExpr(`dialogs.${col}`, starts))}`;
 
-  // 1. Counts per group: the dialogs active in the period, in three disjoint parts run in parallel,
-  // each a range of a covering index (migration 007): created in the period; created before it and
-  // still open; created before it and closed in or after it. Neither store reads the dialogs closed
-  // before the period.
-  const countsSelect = () =>
-    base().select([
+  // Every figure comes from four passes, each a range of a covering index of migration 007
+  // (index-only on PostgreSQL once vacuumed), grouped by (manager, bucket) so that the totals, the
+  // per-manager rows and the trend are sums of the same rows. `total` is A + B + the dialogs of C
+  // created before the period + D (disjoint). Aggregates with FILTER (SQLite ≥ 3.30). The dialogs
+  // closed before the period are never read.
+  //
+  // A. Created in the period (dialogs_created_cover): total, new, open idle, by creation bucket.
+  const createdQ = inBuckets('created_at')
+    .select([
       sql<number>`${mgr}`.as('g'),
-      sql<number>`COUNT(*)`.as('total'),
-      sql<number>`SUM(CASE WHEN dialogs.created_at >= ${from} THEN 1 ELSE 0 END)`.as('new'),
-      sql<number>`SUM(CASE WHEN ${closedIn} THEN 1 ELSE 0 END)`.as('closed'),
-      sql<number>`SUM(CASE WHEN ${closedIn} AND ${noReply} THEN 1 ELSE 0 END)`.as('no_reply'),
-      sql<number>`SUM(CASE WHEN dialogs.status <> 'closed' AND COALESCE(dialogs.last_message_at, dialogs.created_at) < ${now - IDLE_MS} THEN 1 ELSE 0 END)`.as(
-        'idle',
-      ),
-    ]);
-  const countsInQ = countsSelect()
+      bucketOf('created_at').as('b'),
+      sql<number>`COUNT(*)`.as('n'),
+      sql<number>`COUNT(*) FILTER (WHERE ${idle})`.as('idle'),
+    ])
     .where('dialogs.created_at', '>=', from)
     .where('dialogs.created_at', '<', to)
-    .groupBy(sql`1`);
-  const countsOpenBeforeQ = countsSelect()
+    .groupBy([sql`1`, sql`2`]);
+  // B. Created before the period and still open (dialogs_open_cover): total, open idle.
+  const openBeforeQ = base()
+    .select([
+      sql<number>`${mgr}`.as('g'),
+      sql<number>`COUNT(*)`.as('n'),
+      sql<number>`COUNT(*) FILTER (WHERE ${idle})`.as('idle'),
+    ])
     .where('dialogs.created_at', '<', from)
     .where(sql<boolean>`dialogs.status IN ('new', 'open')`)
     .groupBy(sql`1`);
-  const countsClosedBeforeQ = countsSelect()
-    .where('dialogs.created_at', '<', from)
-    .where(sql<boolean>`dialogs.status = 'closed' AND dialogs.closed_at >= ${from}`)
-    .groupBy(sql`1`);
-
-  // 2. Trend counts: new by creation bucket, closed by closing bucket.
-  const newTrendQ = base()
-    .select([sql<number>`${createdBucket}`.as('b'), sql<number>`COUNT(*)`.as('n')])
-    .where('dialogs.created_at', '>=', from)
-    .where('dialogs.created_at', '<', to)
-    .groupBy(sql`1`);
-  const closedTrendQ = base()
-    .select([
-      sql<number>`${closedBucket}`.as('b'),
-      sql<number>`COUNT(*)`.as('n'),
-      sql<number>`SUM(CASE WHEN ${noReply} THEN 1 ELSE 0 END)`.as('no_reply'),
-    ])
-    .where(sql<boolean>`${closedIn}`)
-    .groupBy(sql`1`);
-
-  // 3. First-response median (closed in the period), overall, per group and per bucket.
-  const firstQ = base()
+  // C. Closed in the period (dialogs_closed_at), by closing bucket: closed, without reply, the
+  // created-before ones (for total), the first-response times as a list (NULL unless both columns
+  // are set; the service takes the medians: no sort in SQL), the sums of the cached per-dialog
+  // medians that are current (`response_median_for = closed_at`), and how many are not (the cache
+  // check: when any is, the service fills the cache and runs this statement again).
+  const firstMs = sql`dialogs.first_response_at - dialogs.first_message_at`;
+  const firstList = pg ? sql`string_agg(CAST(${firstMs} AS TEXT), ',')` : sql`group_concat(${firstMs}, ',')`;
+  const closedQ = inBuckets('closed_at')
     .select([
       sql<number>`${mgr}`.as('g'),
-      sql<number>`${closedBucket}`.as('b'),
-      sql<number>`dialogs.first_response_at - dialogs.first_message_at`.as('x'),
+      bucketOf('closed_at').as('b'),
+      sql<number>`COUNT(*)`.as('n'),
+      sql<number>`COUNT(*) FILTER (WHERE dialogs.created_at < ${from})`.as('before'),
+      sql<number>`COUNT(*) FILTER (WHERE ${noReply})`.as('no_reply'),
+      sql<string | null>`${firstList}`.as('firsts'),
+      sql<number>`SUM(dialogs.response_median_ms) FILTER (WHERE ${current})`.as('s'),
+      sql<number>`COUNT(dialogs.response_median_ms) FILTER (WHERE ${current})`.as('rn'),
+      sql<number>`COUNT(*) FILTER (WHERE dialogs.response_median_for IS NULL OR NOT (${current}))`.as('stale'),
     ])
     .where(sql<boolean>`${closedIn}`)
-    .where('dialogs.first_message_at', 'is not', null)
-    .where('dialogs.first_response_at', 'is not', null);
-  const median = (part: string, key: string) =>
-    sql.raw(`SELECT t.k, AVG(t.x) AS med, MAX(t.c) AS n FROM (SELECT ${key} AS k, x,
-      ROW_NUMBER() OVER (${part} ORDER BY x) AS rn, COUNT(*) OVER (${part}) AS c FROM v) t
-      WHERE t.rn IN ((t.c + 1) / 2, (t.c + 2) / 2) GROUP BY t.k`);
-  // PostgreSQL has the median built in (percentile_cont(0.5): the mean of the two middle values for
-  // an even count, as defined) and one pass with grouping sets; SQLite gets window functions.
-  const firstSql =
-    ctx.store.dialect === 'postgres'
-      ? sql<Row>`WITH v AS ${firstQ}
-    SELECT CASE WHEN GROUPING(g) = 0 THEN 1 WHEN GROUPING(b) = 0 THEN 2 ELSE 0 END AS kind,
-      COALESCE(g, b, 0) AS k, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS med, COUNT(*) AS n
-    FROM v GROUP BY GROUPING SETS ((), (g), (b))`
-      : sql<Row>`WITH v AS ${firstQ}
-    SELECT 0 AS kind, q0.* FROM (${median('', '0')}) q0
-    UNION ALL SELECT 1 AS kind, q1.* FROM (${median('PARTITION BY g', 'g')}) q1
-    UNION ALL SELECT 2 AS kind, q2.* FROM (${median('PARTITION BY b', 'b')}) q2`;
+    .groupBy([sql`1`, sql`2`]);
+  // D. Created before the period and closed after it: total only.
+  const closedAfterQ = base()
+    .select([sql<number>`${mgr}`.as('g'), sql<number>`COUNT(*)`.as('n')])
+    .where(sql<boolean>`dialogs.status = 'closed' AND dialogs.closed_at >= ${to}`)
+    .where('dialogs.created_at', '<', from)
+    .groupBy(sql`1`);
 
-  // 4. Each closed dialog's median response time: first the cache (migration 007) is filled for the
-  // project's dialogs closed in the period that lack a current value, from their messages; then the
-  // medians are summed per (group, bucket), so the service can form every mean without a second pass.
-  // The CTEs are materialised so that PostgreSQL cannot re-run the window pass per updated row.
+  // The per-dialog median cache (migration 007): filled for the project's dialogs closed in the
+  // period that lack a current value, from their messages. The CTEs are materialised so that
+  // PostgreSQL cannot re-run the window pass per updated row.
   const fillSql = sql`WITH d AS MATERIALIZED (
       SELECT id, closed_at FROM dialogs
       WHERE project_id = ${ctx.project.id} AND status = 'closed' AND closed_at >= ${from} AND closed_at < ${to}
@@ -299,50 +374,42 @@ export function analyticsStatements(ctx: ProjectContext, q: AnalyticsQuery) {
     UPDATE dialogs SET response_median_ms = x.med, response_median_for = x.closed_at
     FROM x
     WHERE dialogs.project_id = ${ctx.project.id} AND dialogs.id = x.id AND dialogs.closed_at = x.closed_at`;
-  const responseQ = base()
-    .select([
-      sql<number>`${mgr}`.as('g'),
-      sql<number>`${closedBucket}`.as('b'),
-      sql<number>`SUM(dialogs.response_median_ms)`.as('s'),
-      sql<number>`COUNT(dialogs.response_median_ms)`.as('n'),
-    ])
-    .where(sql<boolean>`${closedIn}`)
-    .groupBy([sql`1`, sql`2`]);
 
   return {
     from,
     to,
     now,
     buckets,
-    /** Whether any dialog closed in the period lacks a current per-dialog median (one row or none). */
-    fillNeeded: sql`SELECT 1 AS one FROM dialogs
-      WHERE project_id = ${ctx.project.id} AND status = 'closed' AND closed_at >= ${from} AND closed_at < ${to}
-        AND (response_median_for IS NULL OR response_median_for <> closed_at) LIMIT 1`.compile(db),
-    /** Fills the per-dialog median cache; run before the statements when fillNeeded finds a row. */
+    /** Fills the per-dialog median cache; run when the closed pass (statement 2) counts `stale` rows. */
     fill: fillSql.compile(db),
-    /** The seven statements, compiled (the benchmark runs them through the driver directly). */
-    statements: [
-      countsInQ.compile(),
-      countsOpenBeforeQ.compile(),
-      countsClosedBeforeQ.compile(),
-      newTrendQ.compile(),
-      closedTrendQ.compile(),
-      firstSql.compile(db),
-      responseQ.compile(),
-    ],
+    /**
+     * The four statements, compiled, run in parallel (the benchmark runs them through the driver
+     * directly): created in the period, open created before, closed in the period, closed after.
+     */
+    statements: [createdQ.compile(), openBeforeQ.compile(), closedQ.compile(), closedAfterQ.compile()],
   };
 }
+
+/** Index of the closed-in-the-period pass in `statements`, the one that checks the cache. */
+const CLOSED_PASS = 2;
+/** Fill and re-read at most this often when dialogs keep closing during the request. */
+const MAX_FILLS = 3;
 
 /** Computes the figures of docs/ANALYTICS.md for a period (see the module comment). */
 export async function computeAnalytics(ctx: ProjectContext, q: AnalyticsQuery): Promise<AnalyticsResult> {
   const tz = ctx.project.timeZone;
   const db = ctx.store.db;
   const byManager = q.groupBy === 'manager';
-  const { from, to, now, buckets, fillNeeded, fill, statements } = analyticsStatements(ctx, q);
-  if ((await db.executeQuery(fillNeeded)).rows.length > 0) await db.executeQuery(fill);
-  const [countsIn, countsOpenBefore, countsClosedBefore, newTrend, closedTrend, firsts, responses] = (await Promise.all(
-    statements.map((s) => db.executeQuery(s).then((r) => r.rows)),
-  )) as Row[][] as [Row[], Row[], Row[], Row[], Row[], Row[], Row[]];
+  const { from, to, now, buckets, fill, statements } = analyticsStatements(ctx, q);
+  const rowsOf = (i: number) => db.executeQuery(statements[i]!).then((r) => r.rows as Row[]);
+  const [created, openBefore, closedIn0, closedAfter] = await Promise.all(statements.map((_, i) => rowsOf(i)));
+  let closedIn = closedIn0!;
+  // The per-dialog median cache: when a dialog closed in the period lacks a current value (the first
+  // request for a period, or dialogs closed since), fill it and read the closed pass again.
+  for (let i = 0; i < MAX_FILLS && closedIn.some((r) => num(r.stale) > 0); i++) {
+    await db.executeQuery(fill);
+    closedIn = await rowsOf(CLOSED_PASS);
+  }
 
   // Assemble.
   const groups = new Map<number, Figures>();
@@ -355,18 +422,11 @@ export async function computeAnalytics(ctx: ProjectContext, q: AnalyticsQuery): 
     return f;
   };
   const totals = emptyFigures();
-  for (const r of [...countsIn, ...countsOpenBefore, ...countsClosedBefore]) {
-    const f = group(num(r.g));
-    const add = (k: 'total' | 'new' | 'closed' | 'closedWithoutReply' | 'openIdle', v: unknown) => {
-      f[k] += num(v);
-      totals[k] += num(v);
-    };
-    add('total', r.total);
-    add('new', r.new);
-    add('closed', r.closed);
-    add('closedWithoutReply', r.no_reply);
-    add('openIdle', r.idle);
-  }
+  const add = (g: unknown, k: 'total' | 'new' | 'closed' | 'closedWithoutReply' | 'openIdle', v: unknown) => {
+    const n = num(v);
+    group(num(g))[k] += n;
+    totals[k] += n;
+  };
   const trend: TrendBucket[] = buckets.map((b) => ({
     start: b.start,
     from: '',
@@ -382,44 +442,56 @@ export async function computeAnalytics(ctx: ProjectContext, q: AnalyticsQuery): 
     trend[i]!.from = iso(b.from);
     trend[i]!.to = iso(b.to);
   });
-  for (const r of newTrend) trend[num(r.b)]!.new = num(r.n);
-  for (const r of closedTrend) {
-    const t = trend[num(r.b)]!;
-    t.closed = num(r.n);
-    t.closedWithoutReply = num(r.no_reply);
+  for (const r of created!) {
+    add(r.g, 'total', r.n);
+    add(r.g, 'new', r.n);
+    add(r.g, 'openIdle', r.idle);
+    trend[num(r.b)]!.new += num(r.n);
   }
-  const sec = (ms: unknown) => {
-    const v = numOrNull(ms);
-    return v === null ? null : v / 1000;
+  for (const r of openBefore!) {
+    add(r.g, 'total', r.n);
+    add(r.g, 'openIdle', r.idle);
+  }
+  for (const r of closedAfter!) add(r.g, 'total', r.n);
+
+  // The closed pass: counts, the first-response times per (group, bucket), the per-dialog medians'
+  // sums per (group, bucket), so every median and mean is formed here without a second pass.
+  const firsts = {
+    all: [] as Float64Array[],
+    byGroup: new Map<number, Float64Array[]>(),
+    byBucket: new Map<number, Float64Array[]>(),
   };
-  for (const r of firsts) {
-    const n = num(r.n);
-    if (n === 0) continue;
-    const kind = num(r.kind);
-    if (kind === 0) {
-      totals.medianFirstResponseSeconds = sec(r.med);
-      totals.firstResponseDialogs = n;
-    } else if (kind === 1) {
-      const f = group(num(r.k));
-      f.medianFirstResponseSeconds = sec(r.med);
-      f.firstResponseDialogs = n;
-    } else {
-      trend[num(r.k)]!.medianFirstResponseSeconds = sec(r.med);
-    }
-  }
+  const push = (m: Map<number, Float64Array[]>, k: number, v: Float64Array) => {
+    const a = m.get(k);
+    if (a) a.push(v);
+    else m.set(k, [v]);
+  };
   const sums = new Map<number, { s: number; n: number }>();
   const bucketSums = new Map<number, { s: number; n: number }>();
   let allS = 0;
   let allN = 0;
-  for (const r of responses) {
+  for (const r of closedIn) {
+    const g = num(r.g);
+    const b = num(r.b);
+    add(g, 'total', r.before);
+    add(g, 'closed', r.n);
+    add(g, 'closedWithoutReply', r.no_reply);
+    trend[b]!.closed += num(r.n);
+    trend[b]!.closedWithoutReply += num(r.no_reply);
+    if (typeof r.firsts === 'string' && r.firsts !== '') {
+      const xs = parseList(r.firsts);
+      firsts.all.push(xs);
+      push(firsts.byGroup, g, xs);
+      push(firsts.byBucket, b, xs);
+    }
     const s = num(r.s);
-    const n = num(r.n);
+    const n = num(r.rn);
     if (n === 0) continue;
     allS += s;
     allN += n;
     for (const [m, k] of [
-      [sums, num(r.g)],
-      [bucketSums, num(r.b)],
+      [sums, g],
+      [bucketSums, b],
     ] as const) {
       const acc = m.get(k) ?? { s: 0, n: 0 };
       acc.s += s;
@@ -427,6 +499,20 @@ export async function computeAnalytics(ctx: ProjectContext, q: AnalyticsQuery): 
       m.set(k, acc);
     }
   }
+  if (firsts.all.length > 0) {
+    const { median, n } = medianOf(firsts.all);
+    totals.medianFirstResponseSeconds = median / 1000;
+    totals.firstResponseDialogs = n;
+  }
+  if (byManager) {
+    for (const [g, lists] of firsts.byGroup) {
+      const { median, n } = medianOf(lists);
+      const f = group(g);
+      f.medianFirstResponseSeconds = median / 1000;
+      f.firstResponseDialogs = n;
+    }
+  }
+  for (const [b, lists] of firsts.byBucket) trend[b]!.medianFirstResponseSeconds = medianOf(lists).median / 1000;
   if (allN > 0) {
     totals.avgMedianResponseSeconds = allS / allN / 1000;
     totals.responseDialogs = allN;
