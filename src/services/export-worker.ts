@@ -54,10 +54,13 @@ export class ExportWorker {
     // Compiled (dist/, `npm start`): the worker runs this very file. From TypeScript sources (tests,
     // development under tsx) the worker registers tsx's loader first, as the main thread did.
     this.worker = self.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(self)}); });`, {
-          eval: true,
-          workerData: data,
-        })
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(self)}); });`,
+          {
+            eval: true,
+            workerData: data,
+          },
+        )
       : new Worker(new URL(self), { workerData: data });
     this.worker.unref();
     this.worker.on('message', (m: Reply) => {
