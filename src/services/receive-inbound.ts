@@ -1,17 +1,10 @@
-import type { Selectable, Transaction } from 'kysely';
+import type { QueryCreator, Selectable, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { sourceLabel } from '../core/attribution.js';
 import { sortKey } from '../core/log-query.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { type ChannelRow, findChannelById, openCredentials } from '../store/channels.js';
 import { isUniqueViolation } from '../store/errors.js';
-import type {
-  ChannelType,
-  ClientIdentitiesTable,
-  Database,
-  DialogsTable,
-  MessageStatus,
-  VisitsTable,
-} from '../store/types.js';
+import type { ChannelType, ClientIdentitiesTable, Database, MessageStatus, VisitsTable } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { projectServices, serviceOfChannel } from './service-switches.js';
 import { recordWebhookEvents, withWebhookEvents } from './webhooks.js';
@@ -185,7 +178,6 @@ async function receiveOne(
 
 type Trx = Transaction<Database>;
 type IdentityRow = Selectable<ClientIdentitiesTable>;
-type DialogRow = Selectable<DialogsTable>;
 
 async function conversationEvent(
   ctx: AppContext,
@@ -215,9 +207,10 @@ async function conversationEvent(
   const authorName = name || phone || handle || '';
   const searchText = [name, phone, handle].filter(Boolean).join(' ').toLowerCase();
 
+  // Only what this verb reads: a dialog row has ~50 columns, and parsing them was measurable.
   let openQuery = trx
     .selectFrom('dialogs')
-    .selectAll()
+    .select(['id', 'created_at', 'last_message_at', 'visit_id', 'client_name', 'client_phone', 'client_handle'])
     .where('project_id', '=', projectId)
     .where('identity_id', '=', identity.id)
     .where('channel_id', '=', channel.id)
@@ -225,7 +218,7 @@ async function conversationEvent(
     .orderBy('id', 'desc')
     .limit(1);
   if (pg) openQuery = openQuery.forUpdate();
-  const open: DialogRow | undefined = await openQuery.executeTakeFirst();
+  const open = await openQuery.executeTakeFirst();
 
   // First touch wins: a visit attaches only to a dialog that has none yet.
   const visit =
@@ -244,6 +237,7 @@ async function conversationEvent(
   let dialogId: number;
   let dialogCreated = false;
   let dialogUpdated = false;
+  let deferredUpdate: UpdateQueryBuilder<Database, 'dialogs', 'dialogs', UpdateResult> | undefined;
   if (!open) {
     const channelType: ChannelType = channel.type === 'sms-http' ? 'sms' : channel.type;
     const row = await trx
@@ -307,7 +301,7 @@ async function conversationEvent(
     const clientChanged = open.client_name !== name || open.client_phone !== phone || open.client_handle !== handle;
     if (isMessage || attribution || clientChanged) {
       dialogUpdated = true;
-      await trx
+      const update = trx
         .updateTable('dialogs')
         .set((eb) => ({
           client_name: name,
@@ -333,14 +327,19 @@ async function conversationEvent(
             : {}),
         }))
         .where('project_id', '=', projectId)
-        .where('id', '=', open.id)
-        .execute();
+        .where('id', '=', open.id);
+      // PostgreSQL: a message's dialog update rides along with the message's INSERT (a data-modifying
+      // WITH runs once, whatever the main statement reads): one round trip fewer per message.
+      if (pg && ev.kind === 'message') deferredUpdate = update;
+      else await update.execute();
     }
   }
 
   let messageId: number | undefined;
   if (ev.kind === 'message') {
-    const row = await trx
+    const update = deferredUpdate;
+    const db: QueryCreator<Database> = update ? (trx.with('dialog_update', () => update) as never) : trx;
+    const row = await db
       .insertInto('messages')
       .values({
         project_id: projectId,
