@@ -2,7 +2,7 @@
  * Helpers of `bench/inbound.ts`: where the machine's CPU went, counting the store's round trips,
  * summarising a CPU profile, and writing the per-store parts of the docs/PERFORMANCE.md section.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -173,30 +173,46 @@ export function inboundIntro(newUserShare: number, target: { rate: number; p99: 
 }
 
 export const SECTION_HEADING = '## Inbound webhooks (issue 3)';
-const OUTER_BEGIN = '<!-- bench:inbound:begin -->';
-const OUTER_END = '<!-- bench:inbound:end -->';
-const partBegin = (kind: string) => `<!-- bench:inbound-${kind}:begin -->`;
-const partEnd = (kind: string) => `<!-- bench:inbound-${kind}:end -->`;
 
 /**
  * Writes the inbound section of docs/PERFORMANCE.md: the intro, and the part of each store that
  * ran; a store that did not run keeps its figures. Creates the section (heading, markers) if absent.
  */
 export function writeInboundSection(file: string, intro: string, parts: Record<string, string>, kinds: string[]) {
+  writeBenchSection(file, { name: 'inbound', heading: SECTION_HEADING }, intro, parts, kinds);
+}
+
+/**
+ * Rewrites one benchmark's section of docs/PERFORMANCE.md between `<!-- bench:<name>:begin -->` and
+ * `<!-- bench:<name>:end -->`: the intro, then one part per store between
+ * `<!-- bench:<name>-<kind>:begin/end -->`; a store that did not run keeps its figures. Creates the
+ * section (heading, markers) at the end of the file, or under the heading, if absent.
+ */
+export function writeBenchSection(
+  file: string,
+  section: { name: string; heading: string },
+  intro: string,
+  parts: Record<string, string>,
+  kinds: string[],
+) {
+  const outerBegin = `<!-- bench:${section.name}:begin -->`;
+  const outerEnd = `<!-- bench:${section.name}:end -->`;
+  const partBegin = (kind: string) => `<!-- bench:${section.name}-${kind}:begin -->`;
+  const partEnd = (kind: string) => `<!-- bench:${section.name}-${kind}:end -->`;
   let text = fs.readFileSync(file, 'utf8');
-  if (!text.includes(OUTER_BEGIN) || !text.includes(OUTER_END)) {
-    const skeleton = [OUTER_BEGIN, ...kinds.flatMap((k) => [partBegin(k), partEnd(k)]), OUTER_END].join('\n');
-    text = text.includes(SECTION_HEADING)
-      ? text.replace(SECTION_HEADING, `${SECTION_HEADING}\n\n${skeleton}\n`)
-      : `${text.replace(/\s*$/, '')}\n\n${SECTION_HEADING}\n\n${skeleton}\n`;
+  if (!text.includes(outerBegin) || !text.includes(outerEnd)) {
+    const skeleton = [outerBegin, ...kinds.flatMap((k) => [partBegin(k), partEnd(k)]), outerEnd].join('\n');
+    text = text.includes(section.heading)
+      ? text.replace(section.heading, `${section.heading}\n\n${skeleton}\n`)
+      : `${text.replace(/\s*$/, '')}\n\n${section.heading}\n\n${skeleton}\n`;
   }
   for (const k of kinds) {
     if (text.includes(partBegin(k))) continue;
-    const j = text.indexOf(OUTER_END);
+    const j = text.indexOf(outerEnd);
     text = `${text.slice(0, j)}${partBegin(k)}\n${partEnd(k)}\n${text.slice(j)}`;
   }
   // The intro: from the outer begin marker to the first store's part.
-  const i = text.indexOf(OUTER_BEGIN) + OUTER_BEGIN.length;
+  const i = text.indexOf(outerBegin) + outerBegin.length;
   const firstPart = Math.min(...kinds.map((k) => text.indexOf(partBegin(k))));
   text = `${text.slice(0, i)}\n${intro}\n\n${text.slice(firstPart)}`;
   for (const [k, body] of Object.entries(parts)) {
@@ -205,6 +221,73 @@ export function writeInboundSection(file: string, intro: string, parts: Record<s
     text = `${text.slice(0, b)}\n${body}\n${text.slice(e)}`;
   }
   fs.writeFileSync(file, text);
+}
+
+/** A forked helper process spoken to over IPC (`{ type, id }` requests, answers with the same id). */
+export interface BenchWorker {
+  child: ChildProcess;
+  /** Sends a request and resolves with the answer; an answer `{ type: 'failed', message }` rejects. */
+  ask<T = Record<string, unknown>>(m: Record<string, unknown>): Promise<T>;
+  /** Child clock minus ours (ms), from the ping with the shortest round trip, and that round trip. */
+  clockOffset(): Promise<{ offset: number; rtt: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks a TypeScript file (through tsx) that speaks the protocol of bench/inbound-load.ts: it sends
+ * `{ type: 'ready' }` once, answers `{ type: 'ping', id }` with `{ type: 'pong', id, wall }` (wall-clock
+ * milliseconds, `performance.timeOrigin + performance.now()`), and exits on `{ type: 'exit' }`.
+ */
+export async function forkBenchWorker(file: string, args: string[] = []): Promise<BenchWorker> {
+  const child = fork(file, args, {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  let seq = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => {
+      const err = new Error(`${path.basename(file)} exited (${code})`);
+      reject(err);
+      for (const w of waiting.values()) w.reject(err);
+      waiting.clear();
+    });
+    child.on('message', (m: Record<string, unknown>) => {
+      if (m.type === 'ready') resolve();
+      const w = waiting.get(m.id as number);
+      if (!w) return;
+      waiting.delete(m.id as number);
+      if (m.type === 'failed') w.reject(new Error(`${path.basename(file)}: ${String(m.message)}`));
+      else w.resolve(m);
+    });
+  });
+  const ask = <T>(m: Record<string, unknown>) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      waiting.set(id, { resolve: resolve as (m: Record<string, unknown>) => void, reject });
+      child.send({ ...m, id });
+    });
+  const wall = () => performance.timeOrigin + performance.now();
+  return {
+    child,
+    ask,
+    async clockOffset() {
+      let best = { offset: 0, rtt: Number.POSITIVE_INFINITY };
+      for (let i = 0; i < 50; i++) {
+        const t0 = wall();
+        const res = await ask<{ wall: number }>({ type: 'ping' });
+        const t1 = wall();
+        if (t1 - t0 < best.rtt) best = { offset: res.wall - (t0 + t1) / 2, rtt: t1 - t0 };
+      }
+      return best;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'exit' });
+      await done;
+    },
+  };
 }
 
 export const benchDataDir = (root: string) => {
