@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -218,12 +219,33 @@ interface ExportRun {
 async function runExport(url: string, token: string, query: string, pid: number): Promise<ExportRun> {
   const sampler = sampleRss(pid, 25);
   const t = performance.now();
-  const r = await fetch(`${url}/api/v1/projects/${PROJECT}/dialogs/export?${query}`, {
-    headers: { authorization: `Bearer ${token}` },
+  // node:http, not fetch: undici's web streams cost the client more CPU than the server spends
+  // producing the CSV (1M dialogs: 70,000 rows/s through fetch, the same server twice as fast here).
+  const bytes = await new Promise<number>((resolve, reject) => {
+    http
+      .get(
+        `${url}/api/v1/projects/${PROJECT}/dialogs/export?${query}`,
+        { headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          let n = 0;
+          if (res.statusCode !== 200) {
+            res.setEncoding('utf8');
+            let body = '';
+            res.on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () => reject(new Error(`export ${res.statusCode}: ${body}`)));
+            return;
+          }
+          res.on('data', (c: Buffer) => {
+            n += c.length;
+          });
+          res.on('end', () => resolve(n));
+          res.on('error', reject);
+        },
+      )
+      .on('error', reject);
   });
-  if (!r.ok || !r.body) throw new Error(`export ${r.status}: ${await r.text()}`);
-  let bytes = 0;
-  for await (const chunk of r.body) bytes += (chunk as Uint8Array).byteLength;
   const seconds = (performance.now() - t) / 1000;
   const peakRss = sampler.stop();
   return { rows: 0, seconds, bytes, peakRss };

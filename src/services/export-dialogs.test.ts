@@ -623,6 +623,30 @@ forEachStore('export of the Message log', (env) => {
     }
   });
 
+  test('full-width formula characters and instants before 1970 come out the same from every producer', async () => {
+    const p = await createProject(store, 'Pełna szerokość');
+    const channelId = await createNamedChannel(store, p, 'telegram', '＠kanał');
+    await insertDialog(store, {
+      projectId: p,
+      channelId,
+      status: 'closed',
+      createdAt: -1500,
+      closedAt: 999,
+      clientName: '＝SUM(1)',
+      closeReason: '＋2',
+      attribution: { source: '－1', utm_source: '＠x', referrer: '=a', landing_url: 'ok' },
+    });
+    const ctx = projectContext(store, p, { type: 'system', name: 'test' });
+    const q = ExportQuery.parse({ status: 'all' });
+    const first = await exportLog(ctx, q);
+    assert.equal(first.producer, env.kind === 'postgres' ? 'pg-copy' : 'sqlite-worker');
+    const a = (await readAll(first.stream)).toString('utf8');
+    const b = (await readAll((await exportLog(ctx, q, { pgCopy: false, worker: false })).stream)).toString('utf8');
+    assert.equal(a, b);
+    assert.match(a, /1969-12-31T23:59:58\+00:00|1970-01-01T00:59:58\+01:00/);
+    for (const cell of ["'＝SUM(1)", "'＋2", "'－1", "'＠x", "'=a"]) assert.ok(a.includes(cell), cell);
+  });
+
   test('every way of producing dialogs.csv writes the same bytes (PostgreSQL COPY, the SQLite worker, the generic writer)', async () => {
     for (const query of [
       { status: 'all' },

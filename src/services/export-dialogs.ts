@@ -236,19 +236,29 @@ async function* sqliteWorkerDialogChunks(job: Job, file: string): AsyncGenerator
 // ---------------------------------------------------------------------------------------------
 // dialogs.csv, PostgreSQL COPY path
 
-/** The characters of core/csv.ts's isFormulaStart, as a SQL list. */
-const FORMULA_STARTS_SQL = `('=', '+', '-', '@', chr(9), chr(13), '＝', '＋', '－', '＠')`;
+/**
+ * The characters of core/csv.ts's isFormulaStart, as code points: `ascii()` of a text is its first
+ * character's code point (0 for '', NULL for NULL), and comparing integers is cheaper than
+ * `left(x, 1) IN (...)` over text. The formatting expressions were ~85% of the COPY's time.
+ */
+const FORMULA_START_CODES_SQL = '(61, 43, 45, 64, 9, 13, 65309, 65291, 65293, 65312)';
 
 /** A text column as core/csv.ts writes it: neutralised, and '' written like NULL (no quotes). */
 function pgText(column: string): RawBuilder<unknown> {
   return sql.raw(
-    `CASE WHEN left(${column}, 1) IN ${FORMULA_STARTS_SQL} THEN '''' || ${column} ELSE NULLIF(${column}, '') END`,
+    `CASE WHEN ascii(${column}) IN ${FORMULA_START_CODES_SQL} THEN '''' || ${column} ELSE NULLIF(${column}, '') END`,
   );
 }
 
-/** An instant (epoch ms) as ISO 8601 in the session's zone, which runCopy sets to the project's. */
+/**
+ * An instant (epoch ms) as ISO 8601 in the session's zone, which runCopy sets to the project's. The
+ * whole seconds by integer arithmetic (floored, also before 1970): `floor(x / 1000.0)` went through
+ * numeric and cost more than to_char itself.
+ */
 function pgTime(column: string): RawBuilder<unknown> {
-  return sql.raw(`to_char(to_timestamp(floor(${column} / 1000.0)), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`);
+  return sql.raw(
+    `to_char(to_timestamp(${column} / 1000 - CASE WHEN ${column} % 1000 < 0 THEN 1 ELSE 0 END), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`,
+  );
 }
 
 function pgDialogColumns(channelNames: Map<number, string>) {
@@ -396,14 +406,17 @@ async function canCopy(job: Job): Promise<boolean> {
 /**
  * Each chunk: find its last key (the chunkSize-th row: a narrow query on the log's indexes), then
  * COPY the rows after the previous chunk's key through that one. The last chunk has no end key.
- * The next chunk is read (on another pooled connection) while the current one is being written to
- * the client, so PostgreSQL and the network overlap; at most two chunks are held in memory.
+ * The end keys are found one after another; the COPYs of the next READ_AHEAD chunks run (on other
+ * pooled connections) while the current one is written to the client, so PostgreSQL's work and
+ * ours overlap. At most READ_AHEAD + 1 chunks are held in memory.
  */
+const READ_AHEAD = 2;
+
 async function* pgCopyDialogChunks(job: Job): AsyncGenerator<Piece> {
   const pool = job.store.pgPool!;
   const columns = pgDialogColumns(job.channelNames);
   const copyOptions = `(FORMAT csv, DELIMITER '${job.delimiter}')`;
-  const read = async (after: Key | undefined) => {
+  const endKeyAfter = async (after: Key | undefined) => {
     const [end] = await fetchArrays<[number, string, number]>(
       job.store,
       filtered(job, after)
@@ -418,26 +431,37 @@ async function* pgCopyDialogChunks(job: Job): AsyncGenerator<Piece> {
         .limit(1)
         .compile(),
     );
-    const endKey = end ? keyOfTuple(end, job.sort) : undefined;
+    return end ? keyOfTuple(end, job.sort) : undefined;
+  };
+  const copy = async (after: Key | undefined, endKey: Key | undefined) => {
     let q = filtered(job, after);
     if (endKey) q = through(q, job.sort, endKey);
     const text = inlineParameters(q.select(columns).compile());
     if (text === undefined) throw new Error('export: a parameter cannot be inlined into COPY');
     const { data, rows } = await runCopy(pool, job.timeZone, `COPY (${text}) TO STDOUT WITH ${copyOptions}`);
-    return { data, rows, endKey };
+    return { data, rows, last: endKey === undefined };
   };
-  let next = read(undefined);
+  // The start key of the next chunk to schedule; null once the last chunk has been scheduled.
+  let start: Promise<Key | undefined | null> = Promise.resolve(undefined);
+  const schedule = () => {
+    const range = start.then(async (after) => (after === null ? null : { after, end: await endKeyAfter(after) }));
+    start = range.then((r) => (r === null || r.end === undefined ? null : r.end));
+    start.catch(() => {}); // the read below reports the same failure
+    return range.then((r) => (r === null ? null : copy(r.after, r.end)));
+  };
+  const reads = Array.from({ length: READ_AHEAD }, schedule);
   try {
     for (;;) {
-      const chunk = await next;
-      if (chunk.endKey) next = read(chunk.endKey);
+      const chunk = await reads.shift()!;
+      if (chunk === null) return;
+      reads.push(schedule());
       if (chunk.data.length > 0) yield { data: chunk.data, rows: chunk.rows, dialogs: chunk.rows };
-      if (!chunk.endKey) return;
+      if (chunk.last) return;
       await yieldToEventLoop();
     }
   } finally {
-    // An export ended early (aborted, or failed) leaves at most one read behind: let it finish unheard.
-    next.catch(() => {});
+    // An export ended early (aborted, or failed) leaves reads behind: let them finish unheard.
+    for (const r of reads) r.catch(() => {});
   }
 }
 
