@@ -21,7 +21,6 @@ import {
   makeExportTimeFormatter,
   Utf8Chunk,
 } from './export-format.js';
-import { exportWorkerFor } from './export-worker.js';
 import { resolveLogFilter } from './log-filters.js';
 
 export { DIALOG_COLUMNS, makeExportTimeFormatter };
@@ -40,20 +39,15 @@ export { DIALOG_COLUMNS, makeExportTimeFormatter };
  * transaction open. The keyset never repeats a row nor skips one whose key does not change; a
  * dialog created meanwhile sorts before the part still to come when sorting by date (newest first).
  *
- * Three ways to produce a chunk, with the same bytes (a test compares them):
- * - generic (messages.csv everywhere; dialogs.csv when the others cannot be used): rows read as
- *   arrays through the raw driver (the SQL still built by Kysely), formatted by export-format.ts.
- *   Objects per row were measurable here.
- * - SQLite dialogs.csv: the same, on the store's export worker thread (export-worker.ts), so that
- *   the synchronous driver never holds the server's event loop; this thread builds each chunk's
- *   query and passes the bytes on.
+ * Two ways to produce a chunk, with the same bytes (a test compares them):
+ * - generic (SQLite, and messages.csv everywhere): rows read as arrays through the raw driver (the
+ *   SQL still built by Kysely), formatted by export-format.ts. Objects per row were measurable here.
  * - PostgreSQL dialogs.csv: `COPY (SELECT ...) TO STDOUT (FORMAT csv)`, the server doing the
  *   quoting, the timestamps (to_char in the project's zone) and the formula neutralisation (the
  *   same characters as core/csv.ts). Node then only turns LF into CRLF between records. Measured
  *   on 200k seeded dialogs: the generic path spent ~2 s of Node CPU (pg's row parsing alone
- *   ~1.1 s), COPY ~0.4 s; on a busy machine PostgreSQL's own CPU then sets the pace. Chunks are
- *   20,000 rows, and the next is read while the current one is written (1M dialogs: 1.9 s of Node
- *   CPU in all).
+ *   ~1.1 s), COPY ~0.4 s; on a busy machine PostgreSQL's own CPU then sets the pace, so the
+ *   next chunks are read while the current one is written (pgCopyDialogChunks).
  *
  * Every export is recorded in the audit log when it ends — completed, aborted (the client went
  * away) or failed — with the rows handed to the stream.
@@ -61,14 +55,14 @@ export { DIALOG_COLUMNS, makeExportTimeFormatter };
 
 /**
  * Dialogs per query. On SQLite a chunk is read and formatted without yielding (the driver is
- * synchronous), so it is smaller: 2,000 rows kept the event loop's worst stall near 50 ms on a busy
- * 2-core machine where 5,000 gave 200 ms, at the same rows/s. PostgreSQL's queries do not block.
+ * synchronous), so it is small: the event loop's longest stall is one chunk. Measured on 200k
+ * dialogs (quiet 2-core machine): 2,000 rows stalled 37 ms, 1,000 rows 11 ms, 500 rows 5 ms, at
+ * 118,000–125,000 rows/s each. A worker thread was tried instead: the same stalls, slower (75,000
+ * rows/s) and 50 MB more memory. PostgreSQL's queries do not block.
  */
-export const DIALOG_CHUNK = { sqlite: 2000, postgres: 5000 } as const;
+export const DIALOG_CHUNK = { sqlite: 500, postgres: 5000 } as const;
 /** Dialogs per COPY statement (PostgreSQL dialogs.csv); two such chunks at most are in memory. */
-export const PG_COPY_CHUNK = 20_000;
-/** Dialogs per query on the SQLite export worker, which holds no one's event loop. */
-export const SQLITE_WORKER_CHUNK = 5000;
+export const PG_COPY_CHUNK = 10_000;
 /** Messages per query (a batch of whole dialogs; a longer dialog is paged on its own). */
 export const MESSAGE_BATCH = 4000;
 /** With more channels than this the channel names are not inlined into COPY's SQL. */
@@ -109,7 +103,7 @@ export interface ExportHandle {
   /** Settles once the export has ended and its audit entry is written; never rejects. */
   done: Promise<ExportResult>;
   /** How the rows are produced: PostgreSQL's COPY, or rows read and written here. */
-  producer: 'pg-copy' | 'sqlite-worker' | 'rows';
+  producer: 'pg-copy' | 'rows';
 }
 
 export interface ExportOptions {
@@ -118,8 +112,6 @@ export interface ExportOptions {
   messageBatch?: number;
   /** PostgreSQL: use COPY for dialogs.csv when possible (default); false forces the generic path. */
   pgCopy?: boolean;
-  /** SQLite: read and format dialogs.csv on the worker thread (default); false keeps it on this thread. */
-  worker?: boolean;
 }
 
 /** What the chunk producers share. */
@@ -132,9 +124,6 @@ interface Job {
   delimiter: CsvDelimiter;
   chunkSize: number;
   copyChunkSize: number;
-  /** SQLite dialogs.csv: run the queries on the store's export worker thread. */
-  sqliteWorker: boolean;
-  workerChunkSize: number;
   messageBatch: number;
   channelNames: Map<number, string>;
   iso: (ms: number) => string;
@@ -179,15 +168,7 @@ function filtered(job: Job, after: Key | undefined): DialogQuery {
 // ---------------------------------------------------------------------------------------------
 // dialogs.csv, generic path
 
-function usesWorker(job: Job): boolean {
-  return job.store.dialect === 'sqlite' && job.store.sqlitePath !== undefined && job.sqliteWorker;
-}
-
 async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
-  if (usesWorker(job)) {
-    yield* sqliteWorkerDialogChunks(job, job.store.sqlitePath!);
-    return;
-  }
   const { iso, delimiter, channelNames, chunkSize } = job;
   const cells: CsvCell[] = new Array(DIALOG_COLUMNS.length);
   const out = new Utf8Chunk();
@@ -204,32 +185,6 @@ async function* genericDialogChunks(job: Job): AsyncGenerator<Piece> {
     if (chunk.length < chunkSize || !last) return;
     after = keyOfTuple(last, job.sort);
     await yieldToEventLoop();
-  }
-}
-
-/**
- * SQLite dialogs.csv on a worker thread (export-worker.ts): better-sqlite3 is synchronous, and on
- * the main thread every chunk held the event loop (other requests waited up to a chunk's time). The
- * queries are still built here; the worker runs them on its own read-only connection and formats
- * the rows, and the main thread only passes the bytes on.
- */
-async function* sqliteWorkerDialogChunks(job: Job, file: string): AsyncGenerator<Piece> {
-  const worker = exportWorkerFor(job.store, file);
-  const chunkSize = job.workerChunkSize;
-  let after: Key | undefined;
-  for (;;) {
-    const q = filtered(job, after).select(DIALOG_SELECT).limit(chunkSize).compile();
-    const r = await worker.run({
-      sql: q.sql,
-      params: q.parameters as unknown[],
-      timeZone: job.timeZone,
-      delimiter: job.delimiter,
-      channelNames: job.channelNames,
-      sort: job.sort,
-    });
-    if (r.data.length > 0) yield { data: r.data, rows: r.rows, dialogs: r.rows };
-    if (r.rows < chunkSize || !r.lastKey) return;
-    after = r.lastKey;
   }
 }
 
@@ -630,8 +585,6 @@ export async function exportLog(
     delimiter: query.delimiter,
     chunkSize: opts.chunkSize ?? DIALOG_CHUNK[store.dialect],
     copyChunkSize: opts.chunkSize ?? PG_COPY_CHUNK,
-    sqliteWorker: opts.worker !== false,
-    workerChunkSize: opts.chunkSize ?? SQLITE_WORKER_CHUNK,
     messageBatch: opts.messageBatch ?? MESSAGE_BATCH,
     channelNames: new Map(channels.map((c) => [c.id, c.name])),
     iso: makeExportTimeFormatter(ctx.project.timeZone),
@@ -643,10 +596,7 @@ export async function exportLog(
   else if (opts.pgCopy !== false && (await canCopy(job))) {
     body = pgCopyDialogChunks(job);
     producer = 'pg-copy';
-  } else {
-    body = genericDialogChunks(job);
-    if (usesWorker(job)) producer = 'sqlite-worker';
-  }
+  } else body = genericDialogChunks(job);
   const first = await body.next();
 
   let settle!: (r: ExportResult) => void;

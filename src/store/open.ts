@@ -22,11 +22,7 @@ export interface Store {
    * committed data (WAL).
    */
   sqliteReader?: SqliteDatabase.Database;
-  /** The SQLite database file (for connections of worker threads). */
-  sqlitePath?: string;
   pgPool?: pg.Pool;
-  /** Runs `fn` when the store closes, before its connections do (worker threads that read it). */
-  onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
 }
 
@@ -87,16 +83,12 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
   reader.pragma('busy_timeout = 5000');
   reader.pragma('cache_size = -16384');
   registerFunctions(reader);
-  const hooks: (() => Promise<void> | void)[] = [];
   return {
     db,
     dialect: 'sqlite',
     sqlite,
     sqliteReader: reader,
-    sqlitePath: file,
-    onClose: (fn) => hooks.push(fn),
     async close() {
-      for (const fn of hooks.splice(0)) await fn();
       await db.destroy();
       reader.close();
       if (lock) {
@@ -142,14 +134,11 @@ function openPostgres(url: string, poolSize: number): Store {
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const hooks: (() => Promise<void> | void)[] = [];
   return {
     db,
     dialect: 'postgres',
     pgPool: pool,
-    onClose: (fn) => hooks.push(fn),
     async close() {
-      for (const fn of hooks.splice(0)) await fn();
       await db.destroy();
     },
   };
