@@ -314,7 +314,12 @@ async function runCopy(pool: pg.Pool, timeZone: string, text: string): Promise<{
   let clean = false;
   try {
     await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('TimeZone', $1, true)`, [timeZone]);
+    // No parallel workers: the chunks already run side by side (READ_AHEAD), and a Gather per chunk
+    // was slower (1M dialogs in-process: ~225,000 rows/s with workers, ~250,000 without).
+    await client.query(
+      `SELECT set_config('TimeZone', $1, true), set_config('max_parallel_workers_per_gather', '0', true)`,
+      [timeZone],
+    );
     const copy = client.query(pgCopyStreams.to(text));
     const parts: Buffer[] = [];
     for await (const part of copy) parts.push(part as Buffer);
