@@ -31,3 +31,24 @@ test('a bus resync is forwarded to every client of every project as { type: "res
   assert.equal(got.admin!.length, 1);
   hub.stop();
 });
+
+test("a project's events reach a manager in the order published, however long each audience look-up takes", async () => {
+  const bus = new InProcessBus();
+  // The first dialog's look-up is the slow one: without ordering, the second event would overtake it.
+  const delays: Record<number, number> = { 1: 30, 2: 0, 3: 10 };
+  const hub = new Hub(bus, async (_projectId, dialogId) => {
+    await new Promise((r) => setTimeout(r, delays[dialogId] ?? 0));
+    return { unassigned: true, managers: [] };
+  });
+  const got: string[] = [];
+  hub.add({ projectId: 1, managerId: 7, send: (d) => got.push(d), bufferedAmount: () => 0, close: () => {} });
+  bus.publish({ type: 'dialog.created', projectId: 1, dialogId: 1 });
+  bus.publish({ type: 'message.created', projectId: 1, dialogId: 2, messageId: 5 });
+  bus.publish({ type: 'dialog.updated', projectId: 1, dialogId: 3 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    got.map((d) => JSON.parse(d).dialogId),
+    [1, 2, 3],
+  );
+  hub.stop();
+});

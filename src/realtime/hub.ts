@@ -38,6 +38,7 @@ export class Hub {
   readonly #maxBuffered: number;
   readonly #unsubscribe: () => void;
   readonly #onError: (e: unknown) => void;
+  readonly #queues = new Map<number, Promise<void>>();
 
   constructor(
     bus: EventBus,
@@ -48,7 +49,18 @@ export class Hub {
     this.#maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
     this.#onError = opts.onError ?? (() => {});
     this.#unsubscribe = bus.subscribe((e) => {
-      void this.#deliver(e).catch(this.#onError);
+      if (e.type === 'bus.resync') {
+        void this.#deliver(e).catch(this.#onError);
+        return;
+      }
+      // One project's events go out in the order published: a manager's audience look-up (awaited)
+      // must not let a later event overtake an earlier one. Projects do not wait for each other.
+      const projectId = e.projectId;
+      const next = (this.#queues.get(projectId) ?? Promise.resolve()).then(() => this.#deliver(e)).catch(this.#onError);
+      this.#queues.set(projectId, next);
+      void next.then(() => {
+        if (this.#queues.get(projectId) === next) this.#queues.delete(projectId);
+      });
     });
   }
 
