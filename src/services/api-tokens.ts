@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { type FieldIssue, NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { createApiToken } from './accounts.js';
 import { audit } from './audit.js';
 import type { ProjectContext } from './context.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * API tokens of a project (SPEC §4.9): list, create (the token is answered once; only its SHA-256
@@ -49,20 +50,6 @@ export const CreatedApiTokenSchema = ApiTokenSchema.extend({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, prefix: string): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const keys = i.code === 'unrecognized_keys' ? ((i as { keys?: string[] }).keys ?? []) : [];
-      return {
-        field: [prefix, ...i.path.map(String), keys.join(', ')].filter(Boolean).join('.'),
-        message: keys.length ? 'is not a known parameter' : i.message,
-      };
-    }),
-  );
-}
-
 function selectTokens(ctx: ProjectContext, db = ctx.store.db) {
   return db
     .selectFrom('api_tokens')
@@ -107,7 +94,7 @@ export async function createProjectApiToken(
   ctx: ProjectContext,
   raw: unknown,
 ): Promise<z.infer<typeof CreatedApiTokenSchema>> {
-  const input = parse(CreateTokenInput, raw, 'body');
+  const input = parseInput(CreateTokenInput, raw, 'body');
   const actor = ctx.actor;
   const { row, token } = await ctx.store.db.transaction().execute(async (trx) => {
     // accounts.ts's createApiToken writes through the context's store: hand it the transaction,

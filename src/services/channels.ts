@@ -4,20 +4,13 @@ import { z } from 'zod';
 import { GraphApi } from '../channels/messenger/api.js';
 import { TELEGRAM_ALLOWED_UPDATES, TELEGRAM_BOT_TOKEN, TelegramApi } from '../channels/telegram/api.js';
 import { VIBER_EVENT_TYPES, ViberApi } from '../channels/viber/api.js';
-import {
-  AppError,
-  ConflictError,
-  ErrorCodes,
-  type FieldIssue,
-  NotFoundError,
-  PlatformError,
-  ValidationError,
-} from '../core/errors.js';
+import { AppError, ConflictError, ErrorCodes, NotFoundError, PlatformError, ValidationError } from '../core/errors.js';
 import { mask, SecretBoxError } from '../core/secret-box.js';
 import { type ChannelRow, findChannel, openCredentials, sealCredentials } from '../store/channels.js';
 import type { Db } from '../store/types.js';
 import { audit } from './audit.js';
 import { actorRole, type ProjectContext } from './context.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * Channel set-up (SPEC §4.8, issue 3 item 1): create, change, test and remove a channel, with its
@@ -320,23 +313,6 @@ const LABEL: Record<ChannelKind, string> = {
   sms: 'The SMSC',
   'sms-http': 'The SMS gateway',
 };
-
-function parseInput<T extends z.ZodType>(schema: T, value: unknown, prefix: string): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const path = i.path.map(String);
-      if (i.code === 'unrecognized_keys') {
-        return {
-          field: [prefix, ...path, (i as { keys?: string[] }).keys?.join(', ') ?? ''].filter(Boolean).join('.'),
-          message: 'is not a known parameter',
-        };
-      }
-      return { field: [prefix, ...path].filter(Boolean).join('.'), message: i.message };
-    }),
-  );
-}
 
 export function webhookUrl(ctx: Pick<ProjectContext, 'config'>, type: string, id: number): string | null {
   // SMPP needs no webhook: we call the SMSC. The HTTP SMS gateway calls /webhooks/sms/{id}.

@@ -3,12 +3,10 @@ import { verify as argonVerify } from '@node-rs/argon2';
 import { z } from 'zod';
 import {
   ConflictError,
-  type FieldIssue,
   ForbiddenError,
   GoneError,
   NotFoundError,
   UnauthenticatedError,
-  ValidationError,
   invalid,
 } from '../core/errors.js';
 import { writeAudit } from '../store/audit.js';
@@ -16,6 +14,7 @@ import type { Role } from '../store/types.js';
 import { Email, hashPassword, Password, sha256 } from './accounts.js';
 import { audit } from './audit.js';
 import type { AppContext, ProjectContext } from './context.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * Invitations by link (issue 4 §4): an admin invites an email with a role; the link works once, for
@@ -90,20 +89,6 @@ export const PublicInviteSchema = z.object({
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, prefix: string): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const keys = i.code === 'unrecognized_keys' ? ((i as { keys?: string[] }).keys ?? []) : [];
-      return {
-        field: [prefix, ...i.path.map(String), keys.join(', ')].filter(Boolean).join('.'),
-        message: keys.length ? 'is not a known parameter' : i.message,
-      };
-    }),
-  );
-}
-
 function inviteStatus(
   row: { accepted_at: number | null; revoked_at: number | null; expires_at: number },
   now: number,
@@ -114,7 +99,7 @@ function inviteStatus(
 }
 
 export async function createInvite(ctx: ProjectContext, raw: unknown): Promise<z.infer<typeof CreatedInviteSchema>> {
-  const input = parse(CreateInviteInput, raw, 'body');
+  const input = parseInput(CreateInviteInput, raw, 'body');
   const p = ctx.project.id;
   const member = await ctx.store.db
     .selectFrom('memberships')
@@ -297,7 +282,7 @@ export interface AcceptedInvite {
  * accepted twice at once makes one member and one 410.
  */
 export async function acceptInvite(ctx: AppContext, token: string, raw: unknown, ip?: string): Promise<AcceptedInvite> {
-  const input = parse(AcceptInviteInput, raw, 'body');
+  const input = parseInput(AcceptInviteInput, raw, 'body');
   const invite = await findByToken(ctx, token);
   assertUsable(invite, ctx.clock());
   const existing = await ctx.store.db

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Db, Role } from '../store/types.js';
 import { audit } from './audit.js';
 import type { ProjectContext } from './context.js';
 import { ROLES } from './invites.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * Members as an admin manages them (issue 4 §4): every member with email and role, disabled ones
@@ -44,20 +45,6 @@ export const MemberSchema = z.object({
 export type MemberView = z.infer<typeof MemberSchema>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const keys = i.code === 'unrecognized_keys' ? ((i as { keys?: string[] }).keys ?? []) : [];
-      return {
-        field: ['body', ...i.path.map(String), keys.join(', ')].filter(Boolean).join('.'),
-        message: keys.length ? 'is not a known parameter' : i.message,
-      };
-    }),
-  );
-}
 
 async function memberRows(db: Db, projectId: number, userId?: number) {
   let active = db
@@ -111,7 +98,7 @@ export async function listAllMembers(ctx: ProjectContext): Promise<{ items: Memb
 }
 
 export async function updateMember(ctx: ProjectContext, userId: number, raw: unknown): Promise<MemberView> {
-  const input = parse(UpdateMemberInput, raw);
+  const input = parseInput(UpdateMemberInput, raw);
   const p = ctx.project.id;
   return ctx.store.db.transaction().execute(async (trx) => {
     // Member changes of one project take turns (PostgreSQL; SQLite transactions already do), so two

@@ -1,11 +1,12 @@
 import { isValidPhoneNumber, type ParseError, parsePhoneNumberWithError } from 'libphonenumber-js';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
-import { ConflictError, type FieldIssue, NotFoundError, ValidationError, invalid } from '../core/errors.js';
+import { ConflictError, NotFoundError, invalid } from '../core/errors.js';
 import { isOutboundOnly } from '../core/sms.js';
 import type { NumbersTable } from '../store/types.js';
 import { audit } from './audit.js';
 import type { AppContext, ProjectContext } from './context.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * Numbers of the SMS channels (SPEC R6, §7 "A number"). A number in the outbound-only range sends
@@ -89,20 +90,6 @@ export const NumberSchema = z.object({
   createdAt: z.string(),
 });
 export type NumberView = z.infer<typeof NumberSchema>;
-
-function parseInput<T extends z.ZodType>(schema: T, value: unknown, prefix: string): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const keys = i.code === 'unrecognized_keys' ? ((i as { keys?: string[] }).keys ?? []) : [];
-      return {
-        field: [prefix, ...i.path.map(String), keys.join(', ')].filter(Boolean).join('.'),
-        message: keys.length ? 'is not a known parameter' : i.message,
-      };
-    }),
-  );
-}
 
 const PrefixList = z
   .array(

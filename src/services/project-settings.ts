@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { type FieldIssue, NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { isValidTimeZone } from '../core/time.js';
 import { audit } from './audit.js';
 import type { AppContext, ProjectContext } from './context.js';
+import { parseInput } from '../core/validate.js';
 
 /**
  * Project settings (issue 4 §4, SPEC §4.3, R6, R8): name, time zone and language (columns of
@@ -142,20 +143,6 @@ export const ProjectSettingsSchema = z.object({
 });
 export type ProjectSettings = z.infer<typeof ProjectSettingsSchema>;
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new ValidationError(
-    r.error.issues.map((i): FieldIssue => {
-      const keys = i.code === 'unrecognized_keys' ? ((i as { keys?: string[] }).keys ?? []) : [];
-      return {
-        field: ['body', ...i.path.map(String), keys.join(', ')].filter(Boolean).join('.'),
-        message: keys.length ? 'is not a known parameter' : i.message,
-      };
-    }),
-  );
-}
-
 function readJson(text: string): Record<string, unknown> {
   try {
     const v = JSON.parse(text || '{}') as unknown;
@@ -237,7 +224,7 @@ export async function getProjectSettings(ctx: ProjectContext): Promise<ProjectSe
 }
 
 export async function updateProjectSettings(ctx: ProjectContext, raw: unknown): Promise<ProjectSettings> {
-  const input = parse(UpdateProjectSettingsInput, raw);
+  const input = parseInput(UpdateProjectSettingsInput, raw);
   const p = ctx.project.id;
   let identityChanged = false;
   const result = await ctx.store.db.transaction().execute(async (trx) => {
