@@ -51,6 +51,9 @@ export const DialogDetailSchema = DialogSchema.extend({
   lastClientMessageAt: instant
     .nullable()
     .describe("The client's last message on this channel, any dialog (Messenger's 24-hour window runs from it)"),
+  distributionMode: z
+    .enum(['first_to_answer', 'round_robin', 'manual'])
+    .describe("The project's distribution mode: with manual, a manager cannot answer or take an unassigned dialog"),
 });
 
 export const MessageSchema = z.object({

@@ -8,6 +8,7 @@ import { audit } from './audit.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
+import { requireMayTakeUnassigned } from './distribution.js';
 import { recordWebhookEvents } from './webhooks.js';
 
 /**
@@ -28,10 +29,11 @@ function isSupervising(ctx: ProjectContext) {
   return r === 'admin' || r === 'supervisor';
 }
 
-function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string) {
+async function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string) {
   if (isSupervising(ctx)) return;
   const me = actorUserId(ctx.actor);
-  if (d.manager_id === null || (me !== null && d.manager_id === me)) return;
+  if (me !== null && d.manager_id === me) return;
+  if (d.manager_id === null) return requireMayTakeUnassigned(ctx, verb);
   throw new ForbiddenError(`Only the responsible manager or a supervisor can ${verb} this dialog`);
 }
 
@@ -47,7 +49,7 @@ function updated(ctx: ProjectContext, dialogId: number): DomainEvent {
 
 export async function closeDialog(ctx: ProjectContext, id: number, input: z.infer<typeof CloseInput>) {
   const d = await loadVisibleDialog(ctx, id);
-  requireOwnOrUnassigned(ctx, d, 'close');
+  await requireOwnOrUnassigned(ctx, d, 'close');
   if (d.status === 'closed') throw new InvalidStateError('The dialog is already closed');
   const now = ctx.clock();
   const events = [updated(ctx, d.id)];
@@ -89,6 +91,7 @@ export async function assignDialog(ctx: ProjectContext, id: number, input: z.inf
     if (!taking && !transferringOwn) {
       throw new ForbiddenError('A manager can take an unassigned dialog or transfer their own');
     }
+    if (taking) await requireMayTakeUnassigned(ctx, 'take');
   }
   const target = await ctx.store.db
     .selectFrom('memberships')
@@ -130,7 +133,7 @@ export async function reopenDialog(ctx: ProjectContext, id: number) {
   if (!isSupervising(ctx)) {
     if (actorUserId(ctx.actor) === null) throw new ForbiddenError('A manager token cannot reopen dialogs');
     // Visibility alone is not enough: a manager also sees dialogs transferred away from them.
-    requireOwnOrUnassigned(ctx, d, 'reopen');
+    await requireOwnOrUnassigned(ctx, d, 'reopen');
   }
   if (d.status !== 'closed') throw new InvalidStateError('Only a closed dialog can be reopened');
   // One open dialog per client identity: the client's next message goes to it (R7).

@@ -2,6 +2,7 @@ import { NotFoundError } from '../core/errors.js';
 import { findDialog, identityReachability, lastInboundAt } from '../store/dialogs.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
+import { projectRules } from './service-switches.js';
 
 /** The manager visibility rule of SPEC §1, as a store filter argument. */
 export function managerVisibility(ctx: ProjectContext): number | undefined {
@@ -23,12 +24,14 @@ export async function getDialog(ctx: ProjectContext, id: number) {
 /** One dialog with what the composer needs to warn before a send (reachability, Messenger's window). */
 export async function getDialogDetail(ctx: ProjectContext, id: number) {
   const d = await loadVisibleDialog(ctx, id);
-  const [reach, lastIn] = await Promise.all([
+  const [reach, lastIn, rules] = await Promise.all([
     identityReachability(ctx.store, ctx.project.id, d.identity_id),
     lastInboundAt(ctx.store, d.identity_id, ctx.project.id),
+    projectRules(ctx, ctx.project.id),
   ]);
   return {
     ...dialogDto(d),
+    distributionMode: rules.distributionMode,
     clientReachable: reach,
     lastClientMessageAt: lastIn === null ? null : new Date(lastIn).toISOString(),
   };

@@ -4,6 +4,7 @@ import { isValidTimeZone } from '../core/time.js';
 import { audit } from './audit.js';
 import type { AppContext, ProjectContext } from './context.js';
 import { parseInput } from '../core/validate.js';
+import { forgetProjectServices } from './service-switches.js';
 
 /**
  * Project settings (issue 4 §4, SPEC §4.3, R6, R8): name, time zone and language (columns of
@@ -92,7 +93,9 @@ export const UpdateProjectSettingsInput = z.strictObject({
   distributionMode: z
     .enum(DISTRIBUTION_MODES, { error: 'must be first_to_answer, round_robin or manual' })
     .optional()
-    .describe('Stored; enforced by a later release'),
+    .describe(
+      'How new dialogs reach managers: first_to_answer (everyone is notified, the first reply takes it), round_robin (each new dialog goes to the online manager who waited longest), manual (a supervisor assigns)',
+    ),
   autoCloseHours: z
     .number({ error: 'must be a number of hours (1–720) or null' })
     .int('must be a whole number of hours')
@@ -100,7 +103,7 @@ export const UpdateProjectSettingsInput = z.strictObject({
     .max(720, 'must be at most 720 hours (30 days)')
     .nullable()
     .optional()
-    .describe('Close a dialog after this many hours without activity; null: never. Stored; enforced later'),
+    .describe('Close a dialog after this many hours without activity; null: never'),
   services: z
     .strictObject(
       { sms: bool.optional(), widget: bool.optional(), messengers: bool.optional(), workspace: bool.optional() },
@@ -285,6 +288,8 @@ export async function updateProjectSettings(ctx: ProjectContext, raw: unknown): 
     identityChanged = next.name !== row.name || next.time_zone !== row.time_zone || next.language !== row.language;
     return after;
   });
+  // Switches and the distribution mode show at once on this node, within a second on the others.
+  forgetProjectServices(ctx, p);
   // API token lookups carry the project's name, zone and language (accounts.ts caches them).
   if (identityChanged) ctx.bus.publish({ type: 'tokens.changed', projectId: p });
   return result;

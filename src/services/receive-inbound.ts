@@ -6,7 +6,8 @@ import { type ChannelRow, findChannelById, openCredentials } from '../store/chan
 import { isUniqueViolation } from '../store/errors.js';
 import type { ChannelType, ClientIdentitiesTable, Database, MessageStatus, VisitsTable } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { projectServices, serviceOfChannel } from './service-switches.js';
+import { pickRoundRobin } from './distribution.js';
+import { projectRules, serviceOfChannel } from './service-switches.js';
 import { recordWebhookEvents, withWebhookEvents } from './webhooks.js';
 
 /**
@@ -120,9 +121,11 @@ export async function receiveInbound(
 ): Promise<InboundOutcome[]> {
   const outcomes: InboundOutcome[] = [];
   // A switched-off service takes no client messages; receipts and reachability still count.
-  const switchedOff = events.some((e) => e.kind === 'message' || e.kind === 'start')
-    ? !(await projectServices(ctx, channel.projectId))[serviceOfChannel(channel.type)]
-    : false;
+  const rules = events.some((e) => e.kind === 'message' || e.kind === 'start')
+    ? await projectRules(ctx, channel.projectId)
+    : undefined;
+  const switchedOff = rules ? !rules.services[serviceOfChannel(channel.type)] : false;
+  const roundRobin = rules?.distributionMode === 'round_robin';
   for (const ev of events) {
     if (switchedOff && (ev.kind === 'message' || ev.kind === 'start')) {
       ctx.log.warn({ channelId: channel.id, kind: ev.kind }, 'client message ignored: the service is switched off');
@@ -130,7 +133,7 @@ export async function receiveInbound(
       continue;
     }
     const published: DomainEvent[] = [];
-    outcomes.push(await receiveOne(ctx, channel, ev, published));
+    outcomes.push(await receiveOne(ctx, channel, ev, published, roundRobin));
     for (const e of published) ctx.bus.publish(e);
   }
   return outcomes;
@@ -143,6 +146,7 @@ async function receiveOne(
   channel: InboundChannel,
   ev: InboundEvent,
   published: DomainEvent[],
+  roundRobin: boolean,
 ): Promise<InboundOutcome> {
   switch (ev.kind) {
     case 'receipt':
@@ -160,7 +164,7 @@ async function receiveOne(
       const outcome = await ctx.store.db.transaction().execute(async (trx) => {
         const o =
           ev.kind === 'message' || ev.kind === 'start'
-            ? await conversationEvent(ctx, trx, channel, ev, pending)
+            ? await conversationEvent(ctx, trx, channel, ev, pending, roundRobin)
             : await reachability(ctx, trx, channel, ev, pending);
         // The webhooks commit with the change (docs/WEBHOOKS.md); nothing without endpoints.
         await recordWebhookEvents(trx, ctx, pending);
@@ -185,6 +189,7 @@ async function conversationEvent(
   channel: InboundChannel,
   ev: InboundMessageEvent | InboundStartEvent,
   published: DomainEvent[],
+  roundRobin: boolean,
 ): Promise<InboundOutcome> {
   const pg = ctx.store.dialect === 'postgres';
   const now = ctx.clock();
@@ -210,7 +215,16 @@ async function conversationEvent(
   // Only what this verb reads: a dialog row has ~50 columns, and parsing them was measurable.
   let openQuery = trx
     .selectFrom('dialogs')
-    .select(['id', 'created_at', 'last_message_at', 'visit_id', 'client_name', 'client_phone', 'client_handle'])
+    .select([
+      'id',
+      'created_at',
+      'last_message_at',
+      'visit_id',
+      'client_name',
+      'client_phone',
+      'client_handle',
+      'manager_id',
+    ])
     .where('project_id', '=', projectId)
     .where('identity_id', '=', identity.id)
     .where('channel_id', '=', channel.id)
@@ -233,6 +247,21 @@ async function conversationEvent(
   const floor = open ? Math.max(open.created_at, open.last_message_at ?? 0) : 0;
   const at = Math.max(floor, Math.min(now, platformAt));
   const isMessage = ev.kind === 'message';
+
+  // Round-robin (services/distribution.ts): a new dialog, or one still waiting for a manager when
+  // the client writes again, goes to the online manager who waited longest.
+  const assignee =
+    roundRobin && (!open || (isMessage && open.manager_id === null))
+      ? await pickRoundRobin(trx, pg, projectId, now)
+      : undefined;
+  const assignment = assignee
+    ? {
+        status: 'open' as const,
+        manager_id: assignee.id,
+        manager_name: assignee.name,
+        manager_sort: sortKey(assignee.name),
+      }
+    : undefined;
 
   let dialogId: number;
   let dialogCreated = false;
@@ -291,6 +320,7 @@ async function conversationEvent(
         landing_url: null,
         click_ids: null,
         ...attribution,
+        ...assignment,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -299,7 +329,7 @@ async function conversationEvent(
   } else {
     dialogId = open.id;
     const clientChanged = open.client_name !== name || open.client_phone !== phone || open.client_handle !== handle;
-    if (isMessage || attribution || clientChanged) {
+    if (isMessage || attribution || clientChanged || assignment) {
       dialogUpdated = true;
       const update = trx
         .updateTable('dialogs')
@@ -310,6 +340,7 @@ async function conversationEvent(
           search_text: searchText,
           updated_at: now,
           ...attribution,
+          ...assignment,
           ...(isMessage
             ? {
                 last_message_at: at,
@@ -333,6 +364,14 @@ async function conversationEvent(
       if (pg && ev.kind === 'message') deferredUpdate = update;
       else await update.execute();
     }
+  }
+
+  if (assignee) {
+    await trx
+      .insertInto('dialog_managers')
+      .values({ project_id: projectId, dialog_id: dialogId, user_id: assignee.id, assigned_at: now })
+      .onConflict((oc) => oc.columns(['project_id', 'dialog_id', 'user_id']).doNothing())
+      .execute();
   }
 
   let messageId: number | undefined;

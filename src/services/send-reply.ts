@@ -14,7 +14,8 @@ import { lastInboundAt } from '../store/dialogs.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { ClientIdentitiesTable, Database } from '../store/types.js';
 import { audit } from './audit.js';
-import { projectServices, serviceOfChannel } from './service-switches.js';
+import { manualDistributionRefusal, requireMayTakeUnassigned } from './distribution.js';
+import { projectRules, projectServices, serviceOfChannel } from './service-switches.js';
 import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
@@ -70,6 +71,7 @@ export async function replyToDialog(ctx: ProjectContext, id: number, input: Repl
   if (!isSupervising(ctx) && d.manager_id !== null && d.manager_id !== me) {
     throw new ForbiddenError('Only the responsible manager or a supervisor can answer this dialog');
   }
+  if (d.manager_id === null) await requireMayTakeUnassigned(ctx, 'answer');
   if (d.status === 'closed') {
     throw new InvalidStateError('The dialog is closed: reopen it, or start a new dialog with the client');
   }
@@ -127,12 +129,14 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
   if (identity) await refuseUnsendable(ctx, channel, identity, input.text, 'body.text');
   else refuseText(channel.type, input.text, 'body.text');
 
+  // Read before the transaction: on SQLite a read outside it would wait for it.
+  const manualOnly = !isSupervising(ctx) && (await projectRules(ctx, ctx.project.id)).distributionMode === 'manual';
   const published: DomainEvent[] = [];
   const result = await ctx.store.db.transaction().execute(async (trx) => {
     if (!identity) identity = await createSmsIdentity(trx, ctx, channel.id, externalId, now);
     const open = await trx
       .selectFrom('dialogs')
-      .select('id')
+      .select(['id', 'manager_id'])
       .where('project_id', '=', ctx.project.id)
       .where('identity_id', '=', identity.id)
       .where('status', 'in', ['new', 'open'])
@@ -140,6 +144,8 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
     let dialogId: number;
     let created = false;
     if (open) {
+      // The client's open dialog waits for a supervisor to assign it (manual distribution).
+      if (open.manager_id === null && manualOnly) throw manualDistributionRefusal('answer');
       dialogId = open.id;
     } else {
       const client = await trx

@@ -7,6 +7,7 @@ import { clientExternalId } from './migrations/005_client_external_id.js';
 import { admin } from './migrations/006_admin.js';
 import { analyticsIndexes } from './migrations/007_analytics.js';
 import { webhooks } from './migrations/008_webhooks.js';
+import { distribution } from './migrations/009_distribution.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -20,6 +21,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['006_admin', admin],
   ['007_analytics', analyticsIndexes],
   ['008_webhooks', webhooks],
+  ['009_distribution', distribution],
 ];
 
 class StaticProvider implements MigrationProvider {

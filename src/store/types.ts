@@ -34,6 +34,15 @@ export interface MembershipsTable {
   user_id: number;
   role: Role;
   created_at: number;
+  /** When round-robin distribution last gave this member a dialog (migration 009). */
+  auto_assigned_at: number | null;
+}
+/** A manager's open workspace on one node (migration 009, services/presence.ts). */
+export interface PresenceTable {
+  node_id: string;
+  project_id: number;
+  user_id: number;
+  seen_at: number;
 }
 export interface ApiTokensTable {
   project_id: number;
@@ -308,6 +317,7 @@ export interface Database {
   disabled_memberships: DisabledMembershipsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  presence: PresenceTable;
 }
 
 export type Db = Kysely<Database>;

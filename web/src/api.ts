@@ -126,6 +126,8 @@ export interface Dialog {
 export interface DialogDetail extends Dialog {
   clientReachable?: { reachable: boolean; reason: 'blocked' | 'unsubscribed' | null };
   lastClientMessageAt?: string | null;
+  /** With `manual`, a manager waits for a supervisor to assign an unassigned dialog. */
+  distributionMode?: 'first_to_answer' | 'round_robin' | 'manual';
 }
 
 export interface Message {

@@ -13,7 +13,8 @@ import {
   startWebServer,
 } from '../../src/testing/browser.js';
 import { insertDialog, insertSealedChannel } from '../../src/testing/fixtures.js';
-import { createProject, createUser, forEachStore } from '../../src/testing/harness.js';
+import { type DistributionMode, updateProjectSettings } from '../../src/services/project-settings.js';
+import { createProject, createUser, forEachStore, projectContext } from '../../src/testing/harness.js';
 
 /**
  * The agent workspace in a real browser (issue 4 §2), against the real server, the platform
@@ -427,6 +428,66 @@ describe('agent workspace', { skip }, () => {
       await row.waitFor();
       assert.deepEqual(errors, []);
       await ctx.close();
+    });
+
+    test('distribution: round-robin gives the new dialog to the manager online; manual makes her wait', async () => {
+      const admin = await createUser(store(), projectId, 'admin', 'Ada Admin');
+      const setMode = (distributionMode: DistributionMode) =>
+        updateProjectSettings(
+          projectContext(store(), projectId, { type: 'user', id: admin.id, name: admin.name, role: 'admin' }),
+          { distributionMode },
+        );
+      await setMode('round_robin');
+      try {
+        const ctx = await newContext();
+        const page = await signIn(ctx, server.url, manager.email);
+        const errors = watchErrors(page);
+        await page.getByTestId('live-indicator').getByText('live').waitFor();
+        // Her open workspace is her presence; Kamil has none, so round-robin can only pick her.
+        await until('the manager to be online', async () =>
+          (
+            await store().db.selectFrom('presence').select('user_id').where('project_id', '=', projectId).execute()
+          ).some((r) => r.user_id === manager.id),
+        );
+        const delivery = await sim.telegram.sendFromUser(TOKEN, {
+          userId: 9101,
+          firstName: 'Roman',
+          lastName: 'Kolejka',
+          text: 'Czy jest serwis w sobotę?',
+        });
+        assert.ok(delivery.ok);
+        await page.getByTestId('queue-tab-mine').click();
+        const mine = page.getByTestId('queue-mine').getByTestId('queue-item').filter({ hasText: 'Roman Kolejka' });
+        await mine.waitFor({ timeout: 10_000 });
+        const rrId = Number(await mine.getAttribute('data-dialog-id'));
+        const rr = await dialogRow(rrId);
+        assert.equal(rr.manager_id, manager.id);
+        assert.equal(rr.status, 'open');
+
+        await setMode('manual');
+        await sim.telegram.sendFromUser(TOKEN, {
+          userId: 9102,
+          firstName: 'Wanda',
+          lastName: 'Ręczna',
+          text: 'Proszę o kontakt.',
+        });
+        await page.getByTestId('queue-tab-new').click();
+        const waiting = page.getByTestId('queue-new').getByTestId('queue-item').filter({ hasText: 'Wanda Ręczna' });
+        await waiting.waitFor({ timeout: 10_000 });
+        await waiting.click();
+        const conversation = page.getByTestId('conversation');
+        await conversation
+          .getByTestId('waits-for-assignment')
+          .getByText('W tym projekcie dialogi przydziela kierownik', { exact: false })
+          .waitFor();
+        assert.equal(await conversation.getByTestId('take').count(), 0, 'no Take button');
+        assert.equal(await conversation.getByTestId('composer').count(), 0, 'no composer');
+        assert.equal((await dialogRow(Number(await waiting.getAttribute('data-dialog-id')))).manager_id, null);
+        assert.deepEqual(errors, []);
+        await ctx.close();
+      } finally {
+        await setMode('first_to_answer');
+      }
     });
   });
 });

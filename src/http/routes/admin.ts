@@ -193,8 +193,7 @@ export const adminRoutes: RouteModule = ({ app, route }) => {
   route({
     method: 'PATCH',
     url: '/api/v1/projects/:projectId/settings',
-    summary:
-      'Change project settings; the fields left out keep their value (distribution mode and auto-close are stored, enforced by a later release)',
+    summary: 'Change project settings; the fields left out keep their value',
     tags: ['settings'],
     auth: 'project',
     roles: ['admin'],

@@ -135,6 +135,33 @@ forEachStore('realtime stream', (env) => {
     assert.deepEqual(foreign.events, [], 'no project sees another’s events');
   });
 
+  test('a manager with the stream open is online (round-robin presence); tokens and admins never count', async () => {
+    const m3 = await createUser(env.ts.store, projectId, 'manager', 'Maria');
+    const online = () =>
+      env.ts.store.db
+        .selectFrom('presence')
+        .select('user_id')
+        .where('project_id', '=', projectId)
+        .execute()
+        .then((rows) => rows.map((r) => r.user_id));
+    const before = await online();
+    const a = await connect(projectId, { cookie: await login(m3.email), origin: base });
+    const b = await connect(projectId, { cookie: await login(m3.email), origin: base });
+    await connect(projectId, { authorization: `Bearer ${await createToken(env.ts.store, projectId, 'manager')}` });
+    await connect(projectId, { cookie: await login(admin.email), origin: base });
+    await settle();
+    assert.deepEqual(
+      (await online()).filter((id) => !before.includes(id)),
+      [m3.id],
+    );
+    a.ws.close();
+    await settle();
+    assert.ok((await online()).includes(m3.id), 'one of her two tabs is still open');
+    b.ws.close();
+    await settle();
+    assert.ok(!(await online()).includes(m3.id), 'her last tab closed');
+  });
+
   test('a non-WebSocket GET gets 426', async () => {
     const res = await fetch(`${base}/api/v1/projects/${projectId}/stream`, {
       headers: { authorization: `Bearer ${await createToken(env.ts.store, projectId, 'admin')}` },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError, ErrorCodes } from '../../core/errors.js';
 import { Hub } from '../../realtime/hub.js';
 import { actorRole, actorUserId } from '../../services/context.js';
+import { Presence } from '../../services/presence.js';
 import { dialogAudience } from '../../store/dialogs.js';
 import type { RouteModule } from '../app.js';
 import { authenticate, loadProjectContext } from '../auth.js';
@@ -17,6 +18,11 @@ import { observeWebSocketClients } from '../metrics.js';
  * keeps proxies from closing idle connections.
  */
 
+interface StreamClient {
+  projectId: number;
+  managerId: number | null;
+}
+
 const Params = z.object({ projectId: z.coerce.number().int().positive() });
 const PING_MS = 30_000;
 
@@ -24,10 +30,13 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
   const hub = new Hub(app.bus, (p, d) => dialogAudience(app.store, p, d), {
     onError: (err) => app.log.error({ err }, 'realtime delivery failed'),
   });
+  // A manager with a stream open is online (round-robin distribution: services/presence.ts).
+  const presence = new Presence(app.store, app.clock, app.log);
   observeWebSocketClients(metrics, () => hub.size);
   fastify.addHook('preClose', async () => {
     hub.closeAll(1012, 'restarting');
     hub.stop();
+    await presence.stop();
   });
 
   fastify.register(websocket, { options: { maxPayload: 1024 } });
@@ -45,7 +54,7 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
         }
         const ctx = await loadProjectContext(app, req, principal, params.data.projectId);
         const role = actorRole(ctx.actor);
-        (req as { streamClient?: { projectId: number; managerId: number | null } }).streamClient = {
+        (req as { streamClient?: StreamClient }).streamClient = {
           projectId: ctx.project.id,
           managerId: role === 'manager' ? (actorUserId(ctx.actor) ?? -1) : null,
         };
@@ -59,7 +68,7 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
           });
       },
       wsHandler: (socket, req) => {
-        const who = (req as { streamClient?: { projectId: number; managerId: number | null } }).streamClient!;
+        const who = (req as { streamClient?: StreamClient }).streamClient!;
         const remove = hub.add({
           projectId: who.projectId,
           managerId: who.managerId,
@@ -67,11 +76,14 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
           bufferedAmount: () => socket.bufferedAmount,
           close: (code, reason) => socket.close(code, reason),
         });
+        // A manager token (-1) is nobody in particular: it never counts as an online manager.
+        const leave = who.managerId !== null && who.managerId > 0 ? presence.enter(who.projectId, who.managerId) : null;
         const ping = setInterval(() => socket.ping(), PING_MS);
         ping.unref();
         socket.on('close', () => {
           clearInterval(ping);
           remove();
+          leave?.();
         });
         socket.on('error', () => socket.terminate());
         // Clients have nothing to say; anything they send is ignored.

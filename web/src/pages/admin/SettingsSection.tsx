@@ -147,7 +147,6 @@ function SettingsForm({
         />
         <Radio.Group
           label={m('settings.distribution')}
-          description={m('settings.storedOnly')}
           value={mode}
           onChange={(v) => setMode(v as DistributionMode)}
           error={errors.fields.distributionMode}
@@ -161,7 +160,6 @@ function SettingsForm({
         <Stack gap="xs">
           <Switch
             label={m('settings.autoClose')}
-            description={m('settings.storedOnly')}
             checked={autoClose}
             onChange={(e) => setAutoClose(e.currentTarget.checked)}
           />

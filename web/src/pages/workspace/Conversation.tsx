@@ -140,9 +140,11 @@ function ConversationMain({
   const now = useNow();
 
   const mine = d.manager?.id === me.user.id;
-  const canAct = isSupervising || d.manager === null || mine;
+  // Manual distribution: an unassigned dialog waits for a supervisor to assign it.
+  const waitsForAssignment = !isSupervising && d.manager === null && (d as DialogDetail).distributionMode === 'manual';
+  const canAct = isSupervising || mine || (d.manager === null && !waitsForAssignment);
   const closed = d.status === 'closed';
-  const canTake = !closed && !mine && (d.manager === null || isSupervising);
+  const canTake = !closed && !mine && (isSupervising || (d.manager === null && !waitsForAssignment));
   const canTransfer = !closed && (mine || isSupervising);
 
   // Opening a dialog reads it — when it concerns me (mine, or nobody's yet) and I am looking.
@@ -299,6 +301,10 @@ function ConversationMain({
           <Banner tone="info" testId="closed-info">
             {m('conv.closedInfo', { date: f.dateTime(d.closedAt), name: d.closedBy?.name ?? '—' })}
             {d.closeReason ? ` · ${m('conv.closedReason', { reason: d.closeReason })}` : ''}
+          </Banner>
+        ) : waitsForAssignment ? (
+          <Banner tone="info" testId="waits-for-assignment">
+            {m('conv.manualOnly')}
           </Banner>
         ) : !canAct ? (
           <Banner tone="info" testId="not-yours">

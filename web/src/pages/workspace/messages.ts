@@ -44,6 +44,8 @@ export const MESSAGES = defineMessages({
     'conv.unassigned': 'Nieprzypisany',
     'conv.closedInfo': 'Zamknięty {date} przez {name}',
     'conv.closedReason': 'Powód: {reason}',
+    'conv.manualOnly':
+      'W tym projekcie dialogi przydziela kierownik. Odpowiesz, gdy ten dialog zostanie Ci przypisany.',
     'conv.notYours': 'Dialog prowadzi {name}. Odpowiedzieć może tylko ta osoba lub kierownik.',
     'conv.failed': 'Nie wysłano: {reason}',
     'conv.sending': 'Wysyłanie…',
@@ -136,6 +138,7 @@ export const MESSAGES = defineMessages({
     'conv.unassigned': 'Unassigned',
     'conv.closedInfo': 'Closed {date} by {name}',
     'conv.closedReason': 'Reason: {reason}',
+    'conv.manualOnly': 'In this project a supervisor assigns dialogs. You can answer once this one is assigned to you.',
     'conv.notYours': '{name} handles this dialog. Only they or a supervisor can answer.',
     'conv.failed': 'Not sent: {reason}',
     'conv.sending': 'Sending…',
@@ -229,6 +232,8 @@ export const MESSAGES = defineMessages({
     'conv.unassigned': 'Непризначений',
     'conv.closedInfo': 'Закрито {date}, закрив(ла) {name}',
     'conv.closedReason': 'Причина: {reason}',
+    'conv.manualOnly':
+      'У цьому проєкті діалоги розподіляє керівник. Ви зможете відповісти, коли цей діалог призначать вам.',
     'conv.notYours': 'Діалог веде {name}. Відповісти може лише ця людина або керівник.',
     'conv.failed': 'Не надіслано: {reason}',
     'conv.sending': 'Надсилання…',
