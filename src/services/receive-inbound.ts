@@ -8,7 +8,8 @@ import type { ChannelType, ClientIdentitiesTable, Database, MessageStatus, Visit
 import type { AppContext } from './context.js';
 import { pickRoundRobin } from './distribution.js';
 import { projectRules, serviceOfChannel } from './service-switches.js';
-import { recordWebhookEvents, withWebhookEvents } from './webhooks.js';
+import { appendToOpenDialog } from './inbound-fast-path.js';
+import { hasWebhookEndpoints, recordWebhookEvents, withWebhookEvents } from './webhooks.js';
 
 /**
  * The one inbound pipeline for every platform (SPEC §4.1, §4.3, R7). Each platform's webhook
@@ -141,6 +142,11 @@ export async function receiveInbound(
 
 class Duplicate extends Error {}
 
+/** When the platform says the client sent it, trusted within MAX_PLATFORM_DELAY_MS (and now if absent). */
+function platformTime(ev: { sentAt?: number }, now: number): number {
+  return ev.sentAt !== undefined && Number.isFinite(ev.sentAt) ? Math.max(ev.sentAt, now - MAX_PLATFORM_DELAY_MS) : now;
+}
+
 async function receiveOne(
   ctx: AppContext,
   channel: InboundChannel,
@@ -155,6 +161,27 @@ async function receiveOne(
       return watermark(ctx, channel, ev, published);
     default:
       break;
+  }
+  // PostgreSQL, a known client writing into their open dialog: one statement (inbound-fast-path.ts).
+  if (
+    ev.kind === 'message' &&
+    ctx.store.dialect === 'postgres' &&
+    !(await hasWebhookEndpoints(ctx, channel.projectId))
+  ) {
+    const now = ctx.clock();
+    const fast = await appendToOpenDialog(ctx, channel, ev, { now, platformAt: platformTime(ev, now), roundRobin });
+    if (fast) {
+      published.push(...fast.events);
+      return fast.outcome === 'duplicate'
+        ? { kind: ev.kind, outcome: 'duplicate' }
+        : {
+            kind: ev.kind,
+            outcome: 'stored',
+            dialogId: fast.dialogId,
+            messageId: fast.messageId,
+            dialogCreated: false,
+          };
+    }
   }
   // Two first messages of a new client racing (PostgreSQL) can still collide on a unique key the
   // lock could not cover yet; the second attempt sees the winner's rows and acts on them.
@@ -243,7 +270,7 @@ async function conversationEvent(
 
   // The client's own time, kept within [the dialog's start or last message, now] so that the
   // timeline and the denormalised "last" fields stay monotonic.
-  const platformAt = Number.isFinite(ev.sentAt) ? Math.max(ev.sentAt, now - MAX_PLATFORM_DELAY_MS) : now;
+  const platformAt = platformTime(ev, now);
   const floor = open ? Math.max(open.created_at, open.last_message_at ?? 0) : 0;
   const at = Math.max(floor, Math.min(now, platformAt));
   const isMessage = ev.kind === 'message';

@@ -1,0 +1,120 @@
+import { sql } from 'kysely';
+import type { InboundMessageEvent } from '../core/inbound.js';
+import type { DomainEvent } from '../realtime/bus.js';
+import type { AppContext } from './context.js';
+
+/**
+ * PostgreSQL: the commonest webhook — a known client writes again into their open dialog — as one
+ * statement in its own (implicit) transaction instead of BEGIN, the identity lock, the dialog lock,
+ * the message INSERT and COMMIT (~5 round trips). Each round trip is a socket write and read on both
+ * sides, and they were most of the server's CPU per webhook (docs/PERFORMANCE.md, inbound).
+ *
+ * The statement does exactly what receive-inbound.ts does for that case, in the same order: it locks
+ * the identity (deliveries of one client serialise on it), then the identity's open dialog, appends
+ * the message (idempotent on the platform id) and updates the dialog's denormalised fields. It
+ * writes nothing and answers `undefined` unless the case is the plain one: the identity and an open
+ * dialog exist; the platform's name, handle and phone for the client add nothing new; the dialog's
+ * copy of the client's name, phone and handle is current; round-robin has nobody to assign. Anything
+ * else (a new client, a rename, a deep link, webhook endpoints to record) goes through the general
+ * path, which then finds everything as it was. A test compares both paths row for row.
+ */
+
+let enabled = true;
+
+/** Tests: run the general path for every event. */
+export function setInboundFastPath(on: boolean): void {
+  enabled = on;
+}
+
+/** Events this process stored (or found duplicate) on the fast path; tests check that it ran. */
+export const fastPathCount = { handled: 0 };
+
+export interface FastOutcome {
+  outcome: 'stored' | 'duplicate';
+  dialogId: number;
+  messageId?: number;
+  events: DomainEvent[];
+}
+
+export async function appendToOpenDialog(
+  ctx: AppContext,
+  channel: { id: number; projectId: number },
+  ev: InboundMessageEvent,
+  opts: { now: number; platformAt: number; roundRobin: boolean },
+): Promise<FastOutcome | undefined> {
+  if (!enabled || ctx.store.dialect !== 'postgres' || ev.deepLinkToken) return undefined;
+  const p = channel.projectId;
+  const ch = channel.id;
+  const { now, platformAt, roundRobin } = opts;
+  const attachments = ev.attachments && ev.attachments.length > 0 ? JSON.stringify(ev.attachments) : null;
+  const res = await sql<{ dialog_id: string | number | null; message_id: string | number | null }>`
+    WITH ident AS (
+      SELECT ci.id, ci.display_name, ci.handle, c.name AS client_name, c.phone AS client_phone
+      FROM client_identities ci
+      JOIN clients c ON c.project_id = ci.project_id AND c.id = ci.client_id
+      WHERE ci.project_id = ${p} AND ci.channel_id = ${ch} AND ci.external_id = ${ev.externalUserId}
+      FOR UPDATE OF ci
+    ), dlg AS (
+      SELECT d.id, d.created_at, d.last_message_at, d.manager_id, d.client_name, d.client_phone, d.client_handle
+      FROM dialogs d
+      WHERE d.project_id = ${p} AND d.identity_id = (SELECT id FROM ident) AND d.channel_id = ${ch}
+        AND d.status IN ('new', 'open')
+      ORDER BY d.id DESC
+      LIMIT 1
+      FOR UPDATE
+    ), ok AS (
+      SELECT dlg.id AS dialog_id,
+        GREATEST(dlg.created_at, COALESCE(dlg.last_message_at, 0), LEAST(${now}::bigint, ${platformAt}::bigint)) AS at,
+        COALESCE(NULLIF(ident.client_name, ''), NULLIF(ident.client_phone, ''), NULLIF(ident.handle, ''), '') AS author
+      FROM ident, dlg
+      WHERE (CAST(${ev.displayName ?? null} AS text) IS NULL OR ${ev.displayName ?? null} = ident.display_name)
+        AND (CAST(${ev.handle ?? null} AS text) IS NULL OR ${ev.handle ?? null} = ident.handle)
+        AND (ident.client_phone IS NOT NULL OR CAST(${ev.phone ?? null} AS text) IS NULL)
+        AND dlg.client_name IS NOT DISTINCT FROM ident.client_name
+        AND dlg.client_phone IS NOT DISTINCT FROM ident.client_phone
+        AND dlg.client_handle IS NOT DISTINCT FROM ident.handle
+        AND NOT (${roundRobin}::boolean AND dlg.manager_id IS NULL)
+    ), ins AS (
+      INSERT INTO messages (project_id, dialog_id, channel_id, direction, author_type, author_id, author_name,
+        text, attachments, created_at, status, failure_reason, platform_message_id, updated_at)
+      SELECT ${p}, ok.dialog_id, ${ch}, 'in', 'client', NULL, ok.author,
+        ${ev.text}, ${attachments}, ok.at, 'received', NULL, ${ev.platformMessageId}, ${now}
+      FROM ok
+      ON CONFLICT (project_id, channel_id, platform_message_id) DO NOTHING
+      RETURNING id, dialog_id, created_at
+    ), upd AS (
+      UPDATE dialogs d SET
+        updated_at = ${now},
+        last_message_at = ins.created_at,
+        last_direction = 'in',
+        last_author_type = 'client',
+        last_author_id = NULL,
+        last_author_name = ok.author,
+        last_responder_type = 'client',
+        last_responder_id = NULL,
+        last_responder_name = ok.author,
+        first_message_at = COALESCE(d.first_message_at, ins.created_at),
+        messages_in = d.messages_in + 1,
+        unread_count = d.unread_count + 1
+      FROM ins, ok
+      WHERE d.project_id = ${p} AND d.id = ins.dialog_id
+      RETURNING d.id
+    )
+    SELECT (SELECT dialog_id FROM ok) AS dialog_id, (SELECT id FROM ins) AS message_id, (SELECT count(*) FROM upd) AS updated
+  `.execute(ctx.store.db);
+  const row = res.rows[0];
+  if (!row || row.dialog_id === null) return undefined;
+  fastPathCount.handled++;
+  const dialogId = Number(row.dialog_id);
+  if (row.message_id === null) return { outcome: 'duplicate', dialogId, events: [] };
+  const messageId = Number(row.message_id);
+  return {
+    outcome: 'stored',
+    dialogId,
+    messageId,
+    events: [
+      { type: 'dialog.updated', projectId: p, dialogId },
+      { type: 'message.created', projectId: p, dialogId, messageId },
+    ],
+  };
+}
