@@ -4,6 +4,7 @@ import { sortKey } from '../core/log-query.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { type ChannelRow, findChannelById, openCredentials } from '../store/channels.js';
 import { isUniqueViolation } from '../store/errors.js';
+import { groupTransaction } from '../store/group-commit.js';
 import type { ChannelType, ClientIdentitiesTable, Database, MessageStatus, VisitsTable } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { pickRoundRobin } from './distribution.js';
@@ -188,7 +189,8 @@ async function receiveOne(
   for (let attempt = 1; ; attempt++) {
     const pending: DomainEvent[] = [];
     try {
-      const outcome = await ctx.store.db.transaction().execute(async (trx) => {
+      // SQLite: shared with the events of other webhooks arriving meanwhile (store/group-commit.ts).
+      const outcome = await groupTransaction(ctx.store, async (trx) => {
         const o =
           ev.kind === 'message' || ev.kind === 'start'
             ? await conversationEvent(ctx, trx, channel, ev, pending, roundRobin)
