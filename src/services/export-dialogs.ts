@@ -667,9 +667,11 @@ export async function exportLog(
       }
     }
   }
-  // Not object mode: strings become UTF-8 bytes, and the buffer holds about one chunk before the
-  // generator is asked for the next.
-  const stream = Readable.from(csv(), { objectMode: false, highWaterMark: 64 * 1024 });
+  // Not object mode: strings become UTF-8 bytes. The buffer holds a few SQLite chunks (~150 KB
+  // each), so the next is read while the socket drains the last instead of after it (with 64 KB the
+  // export waited for the client once per chunk); PostgreSQL's COPY chunks are larger than this and
+  // go one at a time, read ahead by pgCopyDialogChunks.
+  const stream = Readable.from(csv(), { objectMode: false, highWaterMark: 512 * 1024 });
   stream.on('end', () => {
     // Readable.from also ends a stream destroyed while a read was pending: that one was aborted.
     if (!stream.destroyed) void record('completed');
