@@ -84,8 +84,8 @@ forEachStore('inbound fast path', (env) => {
     setInboundFastPath(true);
     assert.deepEqual(outcomes.fast, outcomes.slow);
     if (env.kind === 'postgres') {
-      // m2, its redelivery, m3, m4, m5, m7, m9, m11, m13: the plain cases.
-      assert.equal(fastPathCount.handled - before, 9, 'the fast path handled the plain cases');
+      // m1 and m12 (new clients); m2, its redelivery, m3, m4, m5, m7, m9, m11, m13: the plain cases.
+      assert.equal(fastPathCount.handled - before, 11, 'the fast path handled the plain cases');
     }
 
     const rows = async (projectId: number) => {
@@ -115,5 +115,39 @@ forEachStore('inbound fast path', (env) => {
     assert.equal(fast.dialogs.length, 3);
     assert.equal(fast.messages.length, 13);
     assert.deepEqual(fast, slow);
+  });
+
+  test('a new client’s first messages racing: one client, one identity, one dialog, no message twice', async () => {
+    const projectId = await createProject(env.ts.store, 'first message race');
+    const channelId = await createChannel(env.ts.store, projectId, 'telegram');
+    const ctx = appContext(env.ts.store);
+    const channel = { id: channelId, projectId, type: 'telegram' as const };
+    const first = (id: string): InboundMessageEvent => ({
+      kind: 'message',
+      externalUserId: '7007',
+      displayName: 'Nowy Klient',
+      platformMessageId: id,
+      text: `pierwsza ${id}`,
+      sentAt: Date.now(),
+    });
+    // Two different messages and a redelivery of one of them, all at once.
+    const outcomes = await Promise.all(
+      [first('r1'), first('r2'), first('r1')].map((e) => receiveInbound(ctx, channel, [e])),
+    );
+    assert.deepEqual(outcomes.map(([o]) => o?.outcome).sort(), ['duplicate', 'stored', 'stored']);
+    const count = async (table: 'clients' | 'client_identities' | 'dialogs' | 'messages') =>
+      Number(
+        (
+          await env.ts.store.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('project_id', '=', projectId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    assert.equal(await count('clients'), 1, 'no client row left behind by the loser');
+    assert.equal(await count('client_identities'), 1);
+    assert.equal(await count('dialogs'), 1);
+    assert.equal(await count('messages'), 2);
   });
 });

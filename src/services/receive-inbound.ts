@@ -180,7 +180,7 @@ async function receiveOne(
             outcome: 'stored',
             dialogId: fast.dialogId,
             messageId: fast.messageId,
-            dialogCreated: false,
+            dialogCreated: fast.dialogCreated ?? false,
           };
     }
   }
