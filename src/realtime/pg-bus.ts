@@ -102,10 +102,12 @@ export class PgNotifyBus implements EventBus {
         const batch = this.#queue;
         this.#queue = [];
         try {
-          await this.#opts.pool.query(
-            'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i',
-            [PG_CHANNEL, batch],
-          );
+          // Named: each pooled connection parses and plans it once (it runs after every change).
+          await this.#opts.pool.query({
+            name: 'dz_notify',
+            text: 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i',
+            values: [PG_CHANNEL, batch],
+          });
         } catch (err) {
           // The database is unreachable: the events are lost; the listeners resync on reconnect.
           this.#opts.onError?.(err, 'publish');
