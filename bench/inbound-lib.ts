@@ -163,6 +163,8 @@ export function inboundIntro(newUserShare: number, target: { rate: number; p99: 
     '  and answering 200, flooded the same way: the cost of HTTP, Fastify and the generator alone.',
     '- **checks**: messages stored = webhook 2xx answers (warm-up included), no 5xx, one `message.created`',
     '  per measured 2xx, dialogs = distinct clients (one open dialog each).',
+    '- **PostgreSQL statistics**: the database is fresh, so `ANALYZE` runs after the warm-up, as autovacuum',
+    '  would have on a running installation (with statistics saying "empty", the planner walked whole indexes).',
     `- Target (issue 3): at least ${fmtInt(target.rate)} messages/s on PostgreSQL with p99 under ${target.p99} ms.`,
     '',
     '`BENCH_STORES=postgres npm run bench:inbound` reruns one store and leaves the other’s figures; the variables',

@@ -104,6 +104,11 @@ async function prepare(kind: 'sqlite' | 'postgres'): Promise<Dataset> {
     if (kind === 'postgres') await sql`VACUUM ANALYZE`.execute(store.db);
     else store.sqlite!.exec('ANALYZE');
   }
+  // SQLite: the WAL into the database first, as a running server's automatic checkpoints keep it. A
+  // reused dataset can carry a WAL of tens of MB from earlier (interrupted) runs, and every page read
+  // then looks in it first. Two runs on a reused dataset measured 77,937 and 83,816 rows/s; with the
+  // 78 MB WAL found after them checkpointed, 132,354.
+  if (kind === 'sqlite') store.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
   const counts = await store.db
     .selectFrom('dialogs')
     .select((eb) => eb.fn.countAll<number>().as('n'))
