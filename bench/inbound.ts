@@ -13,6 +13,8 @@
  *   BENCH_INBOUND_BARE_SECONDS=10       measured seconds of the bare route (after 2 s of warm-up)
  *   BENCH_INBOUND_CONCURRENCY=40        keep-alive connections (Telegram's default max_connections)
  *   BENCH_INBOUND_NEW_USERS=0.1         share of messages from a new client (each opens a dialog)
+ *   BENCH_INBOUND_SEED_DIALOGS=0        experiment: dialogs written by the seed service first (a store that
+ *                                       is not empty: larger indexes, a larger search index)
  *   BENCH_INBOUND_PROFILE=1             CPU-profile the server during the measured webhook flood
  *                                       (.bench-data/inbound-<store>.cpuprofile; figures not written)
  *   BENCH_INBOUND_PG_POOL=10            experiment: another PostgreSQL pool size than the server's default
@@ -64,6 +66,7 @@ const BARE_SECONDS = Number(env.BENCH_INBOUND_BARE_SECONDS ?? 10);
 const CONCURRENCY = Number(env.BENCH_INBOUND_CONCURRENCY ?? 40);
 const NEW_USERS = Number(env.BENCH_INBOUND_NEW_USERS ?? 0.1);
 const PROFILE = env.BENCH_INBOUND_PROFILE === '1';
+const SEED_DIALOGS = Number(env.BENCH_INBOUND_SEED_DIALOGS ?? 0);
 const PG_POOL = env.BENCH_INBOUND_PG_POOL ? Number(env.BENCH_INBOUND_PG_POOL) : undefined;
 const PG_ADMIN = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const WRITE = env.BENCH_WRITE !== '0' && !PROFILE;
@@ -374,6 +377,13 @@ async function runStore(kind: Kind): Promise<StoreResult> {
     const { store } = bs;
     await migrate(store);
     const { projectId, channelId, secret } = await createChannel(store);
+    if (SEED_DIALOGS > 0) {
+      const { seedProject } = await import('../src/services/seed.js');
+      const seeded = await seedProject(store, { projectId, dialogs: SEED_DIALOGS, seed: 42 });
+      if (kind === 'postgres') await sql`VACUUM ANALYZE`.execute(store.db);
+      else store.sqlite!.exec('ANALYZE');
+      log(`${kind}: seeded ${fmtInt(seeded.dialogs)} dialogs, ${fmtInt(seeded.messages)} messages first`);
+    }
     const config = { ...loadConfig({ SECRET_KEY: SECRET, LOG_LEVEL: 'warn' }), secretKey: SECRET };
     const built = await buildApp({ config, store });
     fastify = built.fastify;
