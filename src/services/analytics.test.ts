@@ -81,7 +81,8 @@ function expected(ds: D[], from: number, to: number, now: number): Figures {
     openIdle: active.filter((d) => {
       if (d.status === 'closed') return false;
       const last = d.msgs.length ? Math.max(...d.msgs.map((m) => m.at)) : d.created;
-      return last < now - 24 * H;
+      // More than 24 hours before the start of the current hour (docs/ANALYTICS.md).
+      return last < Math.floor(now / H) * H - 24 * H;
     }).length,
     medianFirstResponseSeconds: firsts.length ? median(firsts)! / 1000 : null,
     avgMedianResponseSeconds: meds.length ? meds.reduce((a, b) => a + b, 0) / meds.length / 1000 : null,

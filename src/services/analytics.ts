@@ -34,6 +34,7 @@ export const MAX_BUCKETS = 400;
 /** Default period when `from` is absent: the 30 local days ending with `to` (or today). */
 const DEFAULT_DAYS = 30;
 const IDLE_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
 
 export const AnalyticsQuery = LogFilters.omit({ status: true, sort: true, order: true }).extend({
   groupBy: z.enum(GROUP_BY).default('none').describe('none: the project as a whole; manager: one row per manager'),
@@ -271,7 +272,10 @@ export function analyticsStatements(ctx: ProjectContext, q: AnalyticsQuery) {
   const mgr = sql.raw(byManager ? 'COALESCE(dialogs.manager_id, 0)' : '0');
   const closedIn = sql`dialogs.status = 'closed' AND dialogs.closed_at >= ${from} AND dialogs.closed_at < ${to}`;
   const noReply = sql`dialogs.first_message_at IS NOT NULL AND dialogs.first_response_at IS NULL`;
-  const idle = sql`dialogs.status <> 'closed' AND COALESCE(dialogs.last_message_at, dialogs.created_at) < ${now - IDLE_MS}`;
+  // Open and idle: the last activity more than 24 hours before the start of the current hour, in whole
+  // hours (migration 010's `active_hour`, which the covering indexes carry; last_message_at they
+  // cannot: it changes with every message).
+  const idle = sql`dialogs.status <> 'closed' AND dialogs.active_hour < ${Math.floor(now / HOUR_MS) - IDLE_MS / HOUR_MS}`;
   const current = sql`dialogs.response_median_for = dialogs.closed_at`;
   // The trend bucket of a row: on PostgreSQL by a join with the buckets (bucketRelation), on SQLite
   // by the binary CASE (its GROUP BY sorts anyway, and it would scan the bucket list per row).

@@ -37,7 +37,9 @@ export async function autoCloseDue(ctx: AppContext): Promise<number> {
         })
         .where('project_id', '=', p.id)
         .where('status', 'in', ['new', 'open'])
-        // The last activity: the last message, or the creation of a dialog without any.
+        // The last activity: the last message, or the creation of a dialog without any. Its hour
+        // (migration 010) is in the open dialogs' index: only those candidates are read in full.
+        .where('active_hour', '<=', Math.floor(cutoff / 3_600_000))
         .where(sql<number>`COALESCE(last_message_at, created_at)`, '<', cutoff)
         .returning('id')
         .execute();

@@ -8,6 +8,7 @@ import { admin } from './migrations/006_admin.js';
 import { analyticsIndexes } from './migrations/007_analytics.js';
 import { webhooks } from './migrations/008_webhooks.js';
 import { distribution } from './migrations/009_distribution.js';
+import { activityHour } from './migrations/010_activity_hour.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -22,6 +23,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['007_analytics', analyticsIndexes],
   ['008_webhooks', webhooks],
   ['009_distribution', distribution],
+  ['010_activity_hour', activityHour],
 ];
 
 class StaticProvider implements MigrationProvider {

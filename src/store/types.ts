@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Kysely } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -149,6 +149,8 @@ export interface DialogsTable extends AttributionColumns {
   closed_by_name: string | null;
   close_reason: string | null;
   last_message_at: number | null;
+  /** floor(COALESCE(last_message_at, created_at) / 3,600,000), computed by the database (migration 010). */
+  active_hour: GeneratedAlways<number>;
   last_direction: 'in' | 'out' | null;
   last_author_type: AuthorType | null;
   last_author_id: number | null;

@@ -12,18 +12,28 @@ import type { Dialect } from '../types.js';
  *   closing again changes `closed_at`, so a stale value is never read). NULL median with a set
  *   `response_median_for`: no client turn was answered. Nothing else writes these columns.
  */
-const COUNTED = ['status', 'closed_at', 'manager_id', 'last_message_at', 'first_message_at', 'first_response_at'];
-
 export function analyticsIndexes(d: Dialect): string[] {
   const pg = d === 'postgres';
+  return [
+    `ALTER TABLE dialogs ADD COLUMN response_median_ms ${pg ? 'DOUBLE PRECISION' : 'REAL'}`,
+    `ALTER TABLE dialogs ADD COLUMN response_median_for ${pg ? 'BIGINT' : 'INTEGER'}`,
+    ...coveringIndexes(d, 'last_message_at'),
+  ];
+}
+
+/**
+ * The three covering indexes of the figures, with `activity` as the column of the last activity
+ * (migration 010 builds them again with `active_hour` in place of `last_message_at`).
+ */
+export function coveringIndexes(d: Dialect, activity: 'last_message_at' | 'active_hour'): string[] {
+  const pg = d === 'postgres';
+  const counted = ['status', 'closed_at', 'manager_id', activity, 'first_message_at', 'first_response_at'];
   // SQLite has no INCLUDE: the covered columns become trailing key columns.
   const idx = (name: string, keys: string[], include: string[], where?: string) =>
     `CREATE INDEX ${name} ON dialogs (project_id, ${pg ? keys.join(', ') : [...keys, ...include].join(', ')})` +
     (pg ? ` INCLUDE (${include.join(', ')})` : '') +
     (where ? ` WHERE ${where}` : '');
   return [
-    `ALTER TABLE dialogs ADD COLUMN response_median_ms ${pg ? 'DOUBLE PRECISION' : 'REAL'}`,
-    `ALTER TABLE dialogs ADD COLUMN response_median_for ${pg ? 'BIGINT' : 'INTEGER'}`,
     // Covering indexes: the figures over a month read only these (PostgreSQL: index-only scans once
     // vacuumed) unless a filter needs other columns. Closed in a period; created in a period; open.
     idx(
@@ -33,14 +43,14 @@ export function analyticsIndexes(d: Dialect): string[] {
         'status',
         'manager_id',
         'created_at',
-        'last_message_at',
+        activity,
         'first_message_at',
         'first_response_at',
         'response_median_ms',
         'response_median_for',
       ],
     ),
-    idx('dialogs_created_cover', ['created_at'], COUNTED),
-    idx('dialogs_open_cover', ['created_at'], COUNTED, "status IN ('new', 'open')"),
+    idx('dialogs_created_cover', ['created_at'], counted),
+    idx('dialogs_open_cover', ['created_at'], counted, "status IN ('new', 'open')"),
   ];
 }
