@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { sortKey } from '../core/log-query.js';
 import { ConflictError, ForbiddenError, InvalidStateError, invalid } from '../core/errors.js';
-import type { DialogRow } from '../store/dialogs.js';
+import { addDialogManager } from '../store/dialogs.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { audit } from './audit.js';
-import { actorRole, actorUserId, type ProjectContext } from './context.js';
+import { actorUserId, type ProjectContext } from './context.js';
 import { dialogDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
-import { requireMayTakeUnassigned } from './distribution.js';
+import { isSupervising, requireMayTakeUnassigned, requireOwnOrUnassigned } from './distribution.js';
 import { recordWebhookEvents } from './webhooks.js';
 
 /**
@@ -23,19 +23,6 @@ export const AssignInput = z.strictObject({
   managerId: z.number().int().positive().describe('The user who becomes responsible'),
 });
 export const ReopenInput = z.strictObject({});
-
-function isSupervising(ctx: ProjectContext) {
-  const r = actorRole(ctx.actor);
-  return r === 'admin' || r === 'supervisor';
-}
-
-async function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string) {
-  if (isSupervising(ctx)) return;
-  const me = actorUserId(ctx.actor);
-  if (me !== null && d.manager_id === me) return;
-  if (d.manager_id === null) return requireMayTakeUnassigned(ctx, verb);
-  throw new ForbiddenError(`Only the responsible manager or a supervisor can ${verb} this dialog`);
-}
 
 /** After the commit: tell the workspaces (and, for a close, the webhook workers), then answer the dialog as it is now. */
 async function reload(ctx: ProjectContext, id: number, events: readonly DomainEvent[] = [updated(ctx, id)]) {
@@ -118,11 +105,7 @@ export async function assignDialog(ctx: ProjectContext, id: number, input: z.inf
       .where((eb) => (d.manager_id === null ? eb('manager_id', 'is', null) : eb('manager_id', '=', d.manager_id)))
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('The dialog changed meanwhile; reload it');
-    await trx
-      .insertInto('dialog_managers')
-      .values({ project_id: ctx.project.id, dialog_id: d.id, user_id: target.id, assigned_at: now })
-      .onConflict((oc) => oc.columns(['project_id', 'dialog_id', 'user_id']).doNothing())
-      .execute();
+    await addDialogManager(trx, { project_id: ctx.project.id, dialog_id: d.id, user_id: target.id, assigned_at: now });
     await audit(ctx, trx, 'dialog.assign', { type: 'dialog', id: d.id }, { from: d.manager_id, to: target.id });
   });
   return reload(ctx, d.id);

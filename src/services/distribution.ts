@@ -1,7 +1,8 @@
 import { sql, type Transaction } from 'kysely';
 import { ForbiddenError } from '../core/errors.js';
 import type { Database } from '../store/types.js';
-import { actorRole, type ProjectContext } from './context.js';
+import type { DialogRow } from '../store/dialogs.js';
+import { actorRole, actorUserId, type ProjectContext } from './context.js';
 import { PRESENCE_TTL_MS } from './presence.js';
 import { projectRules } from './service-switches.js';
 
@@ -70,12 +71,31 @@ export async function pickRoundRobin(
   return chosen;
 }
 
+export function isSupervising(ctx: ProjectContext): boolean {
+  const r = actorRole(ctx.actor);
+  return r === 'admin' || r === 'supervisor';
+}
+
+/** Manual distribution, and the actor is a manager: an unassigned dialog is not theirs to take. */
+export async function unassignedWaitsForSupervisor(ctx: ProjectContext): Promise<boolean> {
+  return !isSupervising(ctx) && (await projectRules(ctx, ctx.project.id)).distributionMode === 'manual';
+}
+
 /** Manual distribution: only a supervisor or admin decides who takes an unassigned dialog. */
 export async function requireMayTakeUnassigned(ctx: ProjectContext, verb: string): Promise<void> {
-  const role = actorRole(ctx.actor);
-  if (role === 'admin' || role === 'supervisor') return;
-  if ((await projectRules(ctx, ctx.project.id)).distributionMode !== 'manual') return;
-  throw manualDistributionRefusal(verb);
+  if (await unassignedWaitsForSupervisor(ctx)) throw manualDistributionRefusal(verb);
+}
+
+/**
+ * Who may act on a dialog (answer, close, reopen): a supervisor, its responsible manager, or — when
+ * nobody is responsible and the distribution mode lets managers take dialogs — any manager.
+ */
+export async function requireOwnOrUnassigned(ctx: ProjectContext, d: DialogRow, verb: string): Promise<void> {
+  if (isSupervising(ctx)) return;
+  const me = actorUserId(ctx.actor);
+  if (me !== null && d.manager_id === me) return;
+  if (d.manager_id === null) return requireMayTakeUnassigned(ctx, verb);
+  throw new ForbiddenError(`Only the responsible manager or a supervisor can ${verb} this dialog`);
 }
 
 export function manualDistributionRefusal(verb: string): ForbiddenError {

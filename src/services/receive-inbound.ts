@@ -3,6 +3,7 @@ import { sourceLabel } from '../core/attribution.js';
 import { sortKey } from '../core/log-query.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { type ChannelRow, findChannelById, openCredentials } from '../store/channels.js';
+import { addDialogManager } from '../store/dialogs.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { groupTransaction } from '../store/group-commit.js';
 import type { ChannelType, ClientIdentitiesTable, Database, MessageStatus, VisitsTable } from '../store/types.js';
@@ -396,11 +397,7 @@ async function conversationEvent(
   }
 
   if (assignee) {
-    await trx
-      .insertInto('dialog_managers')
-      .values({ project_id: projectId, dialog_id: dialogId, user_id: assignee.id, assigned_at: now })
-      .onConflict((oc) => oc.columns(['project_id', 'dialog_id', 'user_id']).doNothing())
-      .execute();
+    await addDialogManager(trx, { project_id: projectId, dialog_id: dialogId, user_id: assignee.id, assigned_at: now });
   }
 
   let messageId: number | undefined;

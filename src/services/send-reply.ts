@@ -5,18 +5,18 @@ import { MESSENGER_MAX_TEXT } from '../channels/messenger/api.js';
 import { messengerTag } from '../channels/messenger/sender.js';
 import { TELEGRAM_MAX_TEXT } from '../channels/telegram/api.js';
 import { VIBER_MAX_TEXT } from '../channels/viber/api.js';
-import { ForbiddenError, InvalidStateError, invalid, NotFoundError } from '../core/errors.js';
+import { InvalidStateError, invalid, NotFoundError } from '../core/errors.js';
 import { sortKey } from '../core/log-query.js';
 import { analyzeSms } from '../core/sms.js';
 import type { DomainEvent } from '../realtime/bus.js';
 import { type ChannelRow, findChannelById } from '../store/channels.js';
-import { lastInboundAt } from '../store/dialogs.js';
+import { addDialogManager, lastInboundAt } from '../store/dialogs.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { ClientIdentitiesTable, Database } from '../store/types.js';
 import { audit } from './audit.js';
-import { manualDistributionRefusal, requireMayTakeUnassigned } from './distribution.js';
-import { projectRules, projectServices, serviceOfChannel } from './service-switches.js';
-import { actorRole, actorUserId, type ProjectContext } from './context.js';
+import { manualDistributionRefusal, requireOwnOrUnassigned, unassignedWaitsForSupervisor } from './distribution.js';
+import { projectServices, serviceOfChannel } from './service-switches.js';
+import { actorUserId, type ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
 import { numberIsOutboundOnly, outboundOnlyPrefixes } from './numbers.js';
@@ -59,19 +59,10 @@ export type StartDialogInput = z.infer<typeof StartDialogInput>;
 type Trx = Transaction<Database>;
 type IdentityRow = Selectable<ClientIdentitiesTable>;
 
-function isSupervising(ctx: ProjectContext) {
-  const r = actorRole(ctx.actor);
-  return r === 'admin' || r === 'supervisor';
-}
-
 /** Replies in a dialog: the responsible manager, anyone on an unassigned dialog (who takes it), or a supervisor. */
 export async function replyToDialog(ctx: ProjectContext, id: number, input: ReplyInput) {
   const d = await loadVisibleDialog(ctx, id);
-  const me = actorUserId(ctx.actor);
-  if (!isSupervising(ctx) && d.manager_id !== null && d.manager_id !== me) {
-    throw new ForbiddenError('Only the responsible manager or a supervisor can answer this dialog');
-  }
-  if (d.manager_id === null) await requireMayTakeUnassigned(ctx, 'answer');
+  await requireOwnOrUnassigned(ctx, d, 'answer');
   if (d.status === 'closed') {
     throw new InvalidStateError('The dialog is closed: reopen it, or start a new dialog with the client');
   }
@@ -130,7 +121,7 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
   else refuseText(channel.type, input.text, 'body.text');
 
   // Read before the transaction: on SQLite a read outside it would wait for it.
-  const manualOnly = !isSupervising(ctx) && (await projectRules(ctx, ctx.project.id)).distributionMode === 'manual';
+  const manualOnly = await unassignedWaitsForSupervisor(ctx);
   const published: DomainEvent[] = [];
   const result = await ctx.store.db.transaction().execute(async (trx) => {
     if (!identity) identity = await createSmsIdentity(trx, ctx, channel.id, externalId, now);
@@ -210,10 +201,7 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
       dialogId = row.id;
       created = true;
       if (me !== null) {
-        await trx
-          .insertInto('dialog_managers')
-          .values({ project_id: ctx.project.id, dialog_id: dialogId, user_id: me, assigned_at: now })
-          .execute();
+        await addDialogManager(trx, { project_id: ctx.project.id, dialog_id: dialogId, user_id: me, assigned_at: now });
       }
     }
     await touchDialog(ctx, trx, dialogId, { assignIfUnassigned: true });
@@ -449,10 +437,6 @@ async function touchDialog(ctx: ProjectContext, trx: Trx, dialogId: number, opts
     .where('manager_id', 'is', null)
     .executeTakeFirst();
   if (Number(taken.numUpdatedRows) === 1) {
-    await trx
-      .insertInto('dialog_managers')
-      .values({ project_id: ctx.project.id, dialog_id: dialogId, user_id: me, assigned_at: now })
-      .onConflict((oc) => oc.columns(['project_id', 'dialog_id', 'user_id']).doNothing())
-      .execute();
+    await addDialogManager(trx, { project_id: ctx.project.id, dialog_id: dialogId, user_id: me, assigned_at: now });
   }
 }

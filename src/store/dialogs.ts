@@ -1,7 +1,7 @@
 import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Store } from './open.js';
-import type { Database, DialogsTable } from './types.js';
-import type { Selectable } from 'kysely';
+import type { Database, DialogManagersTable, DialogsTable } from './types.js';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 
 export type DialogRow = Selectable<DialogsTable>;
 
@@ -122,6 +122,18 @@ export async function findDialog(store: Store, projectId: number, id: number, vi
   let q = store.db.selectFrom('dialogs').selectAll('dialogs').where('dialogs.id', '=', id);
   q = applyDialogFilter(store, q, { projectId, status: 'all', visibleToManager });
   return q.executeTakeFirst();
+}
+
+/**
+ * Records that a user is (now) responsible for a dialog: the history that keeps a dialog visible to
+ * everyone who ever handled it (SPEC §1). Once per user and dialog.
+ */
+export async function addDialogManager(db: Kysely<Database>, row: Insertable<DialogManagersTable>): Promise<void> {
+  await db
+    .insertInto('dialog_managers')
+    .values(row)
+    .onConflict((oc) => oc.columns(['project_id', 'dialog_id', 'user_id']).doNothing())
+    .execute();
 }
 
 /** Who may see a dialog's realtime events (SPEC §1): unassigned, or its present and past managers. */
