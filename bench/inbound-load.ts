@@ -8,6 +8,10 @@
  *   { type: 'ping', id }                  → { type: 'pong', id, wall }     clock calibration
  *   { type: 'run', id, path, seconds, … } → { type: 'done', id, … }        one timed flood
  *
+ * The connections come from BENCH_SOURCE_ADDRESSES loopback addresses (127.0.0.1, 127.0.0.2, …;
+ * default 4), as Telegram delivers from several addresses of its ranges: the server's webhook rate
+ * limit (3,000/s per address and channel) must not cap the benchmark.
+ *
  * Times sent back are wall-clock milliseconds (`performance.timeOrigin + performance.now()`): the
  * server records its realtime events on the same clock, and the parent measures the offset between
  * the two processes' clocks with pings.
@@ -49,6 +53,8 @@ export interface RunResult {
   cpuMs: number;
 }
 
+/** Loopback source addresses the connections are spread over (BENCH_SOURCE_ADDRESSES, default 4). */
+const SOURCE_ADDRESSES = Math.max(1, Number(process.env.BENCH_SOURCE_ADDRESSES ?? 4));
 const wall = () => performance.timeOrigin + performance.now();
 
 const FIRST = [
@@ -177,8 +183,19 @@ let seedCounter = 1;
 async function run(req: RunRequest): Promise<RunResult> {
   const traffic = streams.get(req.stream) ?? new Traffic(seedCounter++);
   streams.set(req.stream, traffic);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: req.concurrency, maxFreeSockets: req.concurrency });
-  const post = (body: Buffer) =>
+  // Telegram delivers a bot's webhooks from several addresses of its ranges, and the server's
+  // webhook rate limit is per address and channel (src/http/limits.ts): the connections are spread
+  // over SOURCE_ADDRESSES loopback addresses so that one address does not carry the whole flood.
+  const agents = Array.from({ length: SOURCE_ADDRESSES }, (_, i) => {
+    const sockets = Math.ceil(req.concurrency / SOURCE_ADDRESSES);
+    return new http.Agent({
+      keepAlive: true,
+      maxSockets: sockets,
+      maxFreeSockets: sockets,
+      localAddress: `127.0.0.${i + 1}`,
+    });
+  });
+  const post = (body: Buffer, agent: http.Agent) =>
     new Promise<number>((resolve, reject) => {
       const r = http.request(
         {
@@ -212,12 +229,13 @@ async function run(req: RunRequest): Promise<RunResult> {
   const start = performance.now();
   const deadline = start + req.seconds * 1000;
   let lastAnswer = start;
-  const worker = async () => {
+  const worker = async (_: unknown, n: number) => {
+    const agent = agents[n % agents.length]!;
     while (performance.now() < deadline) {
       const { body, messageId } = traffic.next(req.newUserShare);
       const t0 = performance.now();
       try {
-        const status = await post(body);
+        const status = await post(body, agent);
         const t1 = performance.now();
         latencies.push(t1 - t0);
         statuses[status] = (statuses[status] ?? 0) + 1;
@@ -231,7 +249,7 @@ async function run(req: RunRequest): Promise<RunResult> {
   };
   await Promise.all(Array.from({ length: req.concurrency }, worker));
   const cpu = process.cpuUsage(cpu0);
-  agent.destroy();
+  for (const a of agents) a.destroy();
   return {
     type: 'done',
     id: req.id,

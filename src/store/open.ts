@@ -78,6 +78,7 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
   registerFunctions(sqlite);
+  const optimizer = exclusive ? keepStatisticsFresh(sqlite) : undefined;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const reader = new SqliteDatabase(file, { readonly: true, timeout: 5000 });
   reader.pragma('busy_timeout = 5000');
@@ -89,6 +90,7 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
     sqlite,
     sqliteReader: reader,
     async close() {
+      if (optimizer) clearInterval(optimizer);
       await db.destroy();
       reader.close();
       if (lock) {
@@ -101,6 +103,31 @@ function openSqlite(dataDir: string, exclusive: boolean): Store {
       }
     },
   };
+}
+
+/** How often the server refreshes SQLite's planner statistics (SQLite has no autovacuum/autoanalyze). */
+export const SQLITE_OPTIMIZE_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * The planner chooses between the log's indexes by their statistics (sqlite_stat1), which nothing
+ * keeps fresh by itself: a store that filled up after its last ANALYZE would be planned as the
+ * small store it was. SQLite's advice for long-lived connections (https://sqlite.org/pragma.html
+ * #pragma_optimize): `PRAGMA optimize=0x10002` when the connection opens, then `PRAGMA optimize`
+ * now and then; it analyses only tables whose size changed a lot, each on a bounded sample
+ * (analysis_limit), so it takes milliseconds. Only the server's connection does this.
+ */
+function keepStatisticsFresh(sqlite: SqliteDatabase.Database): NodeJS.Timeout {
+  sqlite.pragma('analysis_limit = 1000');
+  sqlite.pragma('optimize = 0x10002');
+  const timer = setInterval(() => {
+    try {
+      sqlite.pragma('optimize');
+    } catch {
+      // busy or closing: the next round tries again
+    }
+  }, SQLITE_OPTIMIZE_EVERY_MS);
+  timer.unref();
+  return timer;
 }
 
 /**
