@@ -1,4 +1,19 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/**
+ * TRUST_PROXY → which X-Forwarded-For entry is the client (rate limits, logs). A proxy appends the
+ * address it saw to the end of the header, and anything before it came from the client and can be
+ * forged: `true` (or `1`) trusts exactly one proxy, so the client is the last entry; a number N trusts
+ * N proxies in a row (a CDN in front of nginx: 2); a list of addresses or CIDRs trusts those proxies
+ * wherever they stand. `false` (or `0`): the socket's peer is the client and the header is ignored.
+ */
+export function trustProxySetting(v: string): false | number | string[] {
+  if (v === 'false' || v === '0') return false;
+  if (v === 'true') return 1;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((a) => a.trim());
+}
 
 /**
  * The one reader of process.env. Everything else gets a frozen Config passed in; tests build one
@@ -64,9 +79,14 @@ const envSchema = z.object({
     .transform(Number)
     .optional(),
   TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
+    .string()
     .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .transform((v) => v.trim())
+    .refine(
+      (v) => /^(true|false|\d{1,2})$/.test(v) || v.split(',').every((a) => isIP(a.trim().split('/')[0]!) !== 0),
+      'TRUST_PROXY must be true, false, a number of proxies, or a comma-separated list of proxy addresses/CIDRs',
+    )
+    .transform(trustProxySetting),
 });
 
 export type Config = Readonly<{
@@ -82,7 +102,8 @@ export type Config = Readonly<{
   viberApiUrl: string;
   graphApiUrl: string;
   smsOutboundOnlyPrefixes: readonly string[];
-  trustProxy: boolean;
+  /** Fastify's trustProxy: false, a number of proxy hops, or the proxies' addresses (see trustProxySetting). */
+  trustProxy: false | number | string[];
   demoSimPort: number | undefined;
   demoSmppPort: number | undefined;
 }>;

@@ -95,7 +95,12 @@ export async function buildApp(opts: BuildAppOptions) {
               }),
             },
           },
-    trustProxy: config.trustProxy,
+    // A number of hops as proxy-addr's trust function: the i-th address from the socket's peer
+    // backwards through X-Forwarded-For is a proxy while i < hops.
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (_addr: string, i: number) => i < (config.trustProxy as number)
+        : config.trustProxy,
     bodyLimit: 1024 * 1024,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

@@ -357,6 +357,44 @@ forEachStore('http auth', (env) => {
     }
   });
 
+  test('behind a proxy (TRUST_PROXY=true) the client is the address the proxy appended, not what the client wrote', async () => {
+    const proxied = (
+      await buildApp({ config: testConfig({ TRUST_PROXY: 'true' }), store: env.ts.store, logger: false })
+    ).fastify;
+    try {
+      // The proxy (the socket's peer) appends the address it saw; the client forges the entries before it.
+      const from = (client: string, forged: string) => ({ 'x-forwarded-for': `${forged}, ${client}` });
+      let first429: LightMyRequestResponse | undefined;
+      for (let i = 0; i < 60 && !first429; i++) {
+        const res = await login(
+          proxied,
+          `proxied${i}@example.test`,
+          'whatever it is',
+          from('203.0.113.7', `10.9.0.${i}`),
+        );
+        if (res.statusCode === 429) first429 = res;
+        else assertError(res, 401, 'unauthenticated');
+      }
+      assert.ok(first429, 'the forged entries did not spread the attempts over 60 addresses');
+      // Another client behind the same proxy is not locked out.
+      assert.equal(
+        (await login(proxied, admin.email, TEST_PASSWORD, from('203.0.113.8', '203.0.113.7'))).statusCode,
+        200,
+      );
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('TRUST_PROXY takes true/false, a number of proxies or their addresses; anything else is refused by name', () => {
+    assert.equal(testConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(testConfig({ TRUST_PROXY: '0' }).trustProxy, false);
+    assert.equal(testConfig({ TRUST_PROXY: 'true' }).trustProxy, 1);
+    assert.equal(testConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(testConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1']);
+    assert.throws(() => testConfig({ TRUST_PROXY: 'yes' }), /TRUST_PROXY/);
+  });
+
   test('unknown routes and methods answer with the same error body', async () => {
     assertError(await app.inject({ method: 'GET', url: '/api/v1/nothing-here' }), 404, 'not_found');
     assertError(
