@@ -18,7 +18,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Who is calling: a Bearer API token, or the session cookie. Cookie-authenticated writes must
  * carry the session's CSRF token in X-CSRF-Token (tokens in a header are immune to CSRF).
  */
-export async function authenticate(app: AppContext, req: FastifyRequest): Promise<Principal> {
+export async function authenticate(
+  app: AppContext,
+  req: FastifyRequest,
+  opts: { slideSession?: boolean } = {},
+): Promise<Principal> {
   const authz = req.headers.authorization;
   if (authz) {
     const m = /^Bearer\s+(\S+)$/i.exec(authz);
@@ -35,7 +39,7 @@ export async function authenticate(app: AppContext, req: FastifyRequest): Promis
   }
   const token = req.headers.cookie ? parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
   if (!token) throw new UnauthenticatedError();
-  const session = await resolveSession(app, token);
+  const session = await resolveSession(app, token, { slide: opts.slideSession ?? true });
   if (!session) throw new UnauthenticatedError('The session has expired; sign in again');
   if (!SAFE_METHODS.has(req.method)) {
     const header = req.headers[CSRF_HEADER];

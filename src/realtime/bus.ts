@@ -16,6 +16,8 @@ export type DomainEvent =
   | { type: 'webhook.changed'; projectId: number }
   /** Internal: a project's API tokens or its name, zone or language changed (token lookups cached per node are dropped). */
   | { type: 'tokens.changed'; projectId: number }
+  /** Internal: a member's role changed or a member was disabled or enabled (open streams re-check their access). */
+  | { type: 'access.changed'; projectId: number }
   /**
    * Internal: events may have been missed (the LISTEN connection was lost and is back); consumers
    * refetch. The hub forwards it to every WebSocket client as `{ type: 'resync' }`.

@@ -72,7 +72,15 @@ export interface SessionUser {
   user: { id: number; email: string; name: string; locale: string | null };
 }
 
-export async function resolveSession(ctx: AppContext, token: string): Promise<SessionUser | undefined> {
+/**
+ * The session a cookie's token names, if it is still valid. `slide: false` checks without extending
+ * it (an open realtime stream re-checking its access must not keep an idle tab signed in forever).
+ */
+export async function resolveSession(
+  ctx: AppContext,
+  token: string,
+  opts: { slide?: boolean } = {},
+): Promise<SessionUser | undefined> {
   const now = ctx.clock();
   const row = await ctx.store.db
     .selectFrom('sessions')
@@ -92,7 +100,7 @@ export async function resolveSession(ctx: AppContext, token: string): Promise<Se
     .executeTakeFirst();
   if (!row || row.expires_at <= now || row.disabled) return undefined;
   // Sliding expiry, written at most once an hour.
-  if (now - row.last_seen_at > 3600_000) {
+  if (opts.slide !== false && now - row.last_seen_at > 3600_000) {
     await ctx.store.db
       .updateTable('sessions')
       .set({ last_seen_at: now, expires_at: now + SESSION_TTL_MS })

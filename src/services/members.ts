@@ -100,7 +100,8 @@ export async function listAllMembers(ctx: ProjectContext): Promise<{ items: Memb
 export async function updateMember(ctx: ProjectContext, userId: number, raw: unknown): Promise<MemberView> {
   const input = parseInput(UpdateMemberInput, raw);
   const p = ctx.project.id;
-  return ctx.store.db.transaction().execute(async (trx) => {
+  let changed = false;
+  const view = await ctx.store.db.transaction().execute(async (trx) => {
     // Member changes of one project take turns (PostgreSQL; SQLite transactions already do), so two
     // admins demoting each other at once cannot leave the project without an admin.
     if (ctx.store.dialect === 'postgres') {
@@ -180,6 +181,7 @@ export async function updateMember(ctx: ProjectContext, userId: number, raw: unk
         ...(disabled !== current.disabled ? { disabled } : {}),
       },
     );
+    changed = true;
     return {
       ...current,
       role,
@@ -187,4 +189,7 @@ export async function updateMember(ctx: ProjectContext, userId: number, raw: unk
       disabledAt: disabled ? (current.disabledAt ?? iso(now)) : null,
     };
   });
+  // Open realtime streams of this project re-check their access (a disabled member's is closed).
+  if (changed) ctx.bus.publish({ type: 'access.changed', projectId: p });
+  return view;
 }

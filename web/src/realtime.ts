@@ -54,8 +54,10 @@ export function useProjectStream(projectId: number, onEvent?: (e: StreamEvent) =
       ws.onclose = (ev) => {
         setConnected(false);
         if (closed) return;
-        // 4401: signed out; no point retrying until the user signs in again.
-        if (ev.code === 4401) {
+        // 4401: signed out (or the token revoked); 4403: no longer a member of the project. No point
+        // retrying: the user's own data (`me`) is reloaded, which shows the sign-in page or the
+        // projects left.
+        if (ev.code === 4401 || ev.code === 4403) {
           void qc.invalidateQueries({ queryKey: ['me'] });
           return;
         }

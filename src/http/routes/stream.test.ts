@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Hub, type HubClient } from '../../realtime/hub.js';
+import { setStreamRecheckInterval } from './stream.js';
 import { InProcessBus } from '../../realtime/bus.js';
 import { insertDialog } from '../../testing/fixtures.js';
 import {
@@ -160,6 +161,80 @@ forEachStore('realtime stream', (env) => {
     b.ws.close();
     await settle();
     assert.ok(!(await online()).includes(m3.id), 'her last tab closed');
+  });
+
+  /** Resolves with the close code and reason once the server closes the socket (fails after 5 s). */
+  const closed = (c: Conn) =>
+    new Promise<[number, string]>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the server did not close the stream within 5 s')), 5000);
+      c.ws.once('close', (code, reason) => {
+        clearTimeout(t);
+        resolve([code, String(reason)]);
+      });
+    });
+
+  test('access is re-checked while open: a revoked token, a disabled member, a new role, a sign-out', async () => {
+    const adminToken = await createToken(env.ts.store, projectId, 'admin');
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}/api/v1/projects/${projectId}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+
+    // A revoked token's stream is closed at once (tokens.changed), not at its next periodic check.
+    const created = (await (await api('POST', '/tokens', { name: 'doomed', role: 'supervisor' })).json()) as {
+      id: number;
+      token: string;
+    };
+    const byToken = await connect(projectId, { authorization: `Bearer ${created.token}` });
+    const tokenClosed = closed(byToken);
+    assert.equal((await api('DELETE', `/tokens/${created.id}`)).status, 204);
+    assert.deepEqual(await tokenClosed, [4401, 'unauthenticated']);
+
+    // A member disabled in the project: closed at once (access.changed) with 4403.
+    const m4 = await createUser(env.ts.store, projectId, 'manager', 'Marta');
+    const m4Conn = await connect(projectId, { cookie: await login(m4.email), origin: base });
+    const m4Closed = closed(m4Conn);
+    assert.equal((await api('PATCH', `/users/${m4.id}`, { disabled: true })).status, 200);
+    assert.deepEqual(await m4Closed, [4403, 'forbidden']);
+
+    // Another role: the client reconnects (4000 "resync") and gets the new role's events.
+    const m5 = await createUser(env.ts.store, projectId, 'manager', 'Mirek');
+    const m5Conn = await connect(projectId, { cookie: await login(m5.email), origin: base });
+    const m5Closed = closed(m5Conn);
+    assert.equal((await api('PATCH', `/users/${m5.id}`, { role: 'supervisor' })).status, 200);
+    assert.deepEqual(await m5Closed, [4000, 'resync']);
+
+    // An unrelated change re-checks and keeps a stream whose access holds.
+    const keeper = await connect(projectId, { cookie: await login(admin.email), origin: base });
+    assert.equal((await api('PATCH', `/users/${m5.id}`, { role: 'manager' })).status, 200);
+    await settle();
+    assert.equal(keeper.ws.readyState, WebSocket.OPEN);
+
+    // Signing out is noticed by the periodic check.
+    setStreamRecheckInterval(100);
+    try {
+      const res = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: m2.email, password: TEST_PASSWORD }),
+      });
+      const cookie = String(res.headers.get('set-cookie')).split(';')[0]!;
+      const { csrfToken } = (await res.json()) as { csrfToken: string };
+      const m2Conn = await connect(projectId, { cookie, origin: base });
+      await settle();
+      assert.equal(m2Conn.ws.readyState, WebSocket.OPEN, 'a valid session stays open across checks');
+      const m2Closed = closed(m2Conn);
+      const out = await fetch(`${base}/api/v1/auth/logout`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrfToken },
+      });
+      assert.ok(out.status < 300, `logout ${out.status}`);
+      assert.deepEqual(await m2Closed, [4401, 'unauthenticated']);
+    } finally {
+      setStreamRecheckInterval(60_000);
+    }
   });
 
   test('a non-WebSocket GET gets 426', async () => {
