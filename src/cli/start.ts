@@ -79,6 +79,15 @@ export async function startServer(config: Config) {
   await fastify.listen({ port: config.port, host: config.host });
   // Replies queued before a crash or restart go out now; new ones as they are queued.
   if (!stopping) {
+    if (store.dialect === 'sqlite') {
+      // This process holds the data directory's lock: a claim still standing is a crashed run's,
+      // due now rather than when its lease runs out (PostgreSQL: other nodes' claims are live).
+      const replies = await worker.releaseClaims();
+      const deliveries = await webhooks.releaseClaims();
+      if (replies + deliveries > 0) {
+        fastify.log.info({ replies, deliveries }, 'claims of the previous run released (it did not stop cleanly)');
+      }
+    }
     worker.start();
     webhooks.start();
     // Projects with auto-close get their idle dialogs closed, checked every minute.

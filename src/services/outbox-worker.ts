@@ -105,6 +105,21 @@ export class OutboxWorker {
     for (let i = 0; i < maxRounds; i++) if ((await this.runOnce()) === 0) return;
   }
 
+  /**
+   * Makes every claim of an earlier process due now, instead of after its lease: for a store only
+   * this process can write (SQLite under the server's lock, cli/start.ts), where any claim left is a
+   * crashed run's. Never with several nodes: a live node's claim must hold. Answers how many.
+   */
+  async releaseClaims(): Promise<number> {
+    const res = await this.#ctx.store.db
+      .updateTable('outbox')
+      .set({ locked_by: null, locked_until: null })
+      .where('status', '=', 'pending')
+      .where('locked_by', 'is not', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   /** Claims due rows: the head of each dialog's queue, not leased by anyone, oldest first. */
   async claim(): Promise<OutboxRow[]> {
     const now = this.#ctx.clock();

@@ -117,6 +117,17 @@ export class WebhookWorker {
     for (let i = 0; i < maxRounds; i++) if ((await this.runOnce()) === 0) return;
   }
 
+  /** As OutboxWorker.releaseClaims: a crashed run's claims due now; only for a one-process store. */
+  async releaseClaims(): Promise<number> {
+    const res = await this.#ctx.store.db
+      .updateTable('webhook_deliveries')
+      .set({ locked_by: null, locked_until: null })
+      .where('status', '=', 'pending')
+      .where('locked_by', 'is not', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   /** Due rows that head their (endpoint, dialog) queue, of enabled, unpaused endpoints, not leased. */
   async claim(): Promise<DeliveryRow[]> {
     const now = this.#ctx.clock();
