@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { insertSealedChannel } from '../testing/fixtures.js';
 import { buildTestApp, createProject, createToken, createUser, forEachStore } from '../testing/harness.js';
-import { API_LIMIT, limitersOf, WEBHOOK_LIMIT, webhookKey } from './limits.js';
+import {
+  API_LIMIT,
+  AUTH_FAILURE_LIMIT,
+  limitersOf,
+  WEBHOOK_LIMIT,
+  WEBHOOK_REFUSAL_LIMIT,
+  webhookKey,
+} from './limits.js';
 
 /**
  * Request-rate limits (http/limits.ts): the project API per token and per user, the platform
@@ -129,5 +136,82 @@ forEachStore('rate limits', (env) => {
     assert.equal(stored.length, 0, 'nothing stored');
     const ok = await post(other, 2);
     assert.equal(ok.statusCode, 200, ok.body);
+  });
+  test('refused credentials per address: over the limit even a good token waits (429); other addresses are unaffected', async () => {
+    const from = (remoteAddress: string, token: string) =>
+      app.fastify.inject({
+        url: `/api/v1/projects/${projectId}/channels`,
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress,
+      });
+    const guesser = '198.51.100.7';
+    // Most of the window filled directly; the last refusals are real requests, each counted.
+    const limiter = limitersOf(app.app).authFailures;
+    for (let i = 5; i < AUTH_FAILURE_LIMIT.max; i++) limiter.hit(guesser);
+    // No credentials at all: a 401 that guesses nothing and is not counted.
+    for (let i = 0; i < 10; i++) {
+      const r = await app.fastify.inject({ url: `/api/v1/projects/${projectId}/channels`, remoteAddress: guesser });
+      assert.equal(r.statusCode, 401, r.body);
+    }
+    assert.equal((await from(guesser, tokenB)).statusCode, 200, 'not over the limit yet');
+    for (let i = 0; i < 5; i++) {
+      const r = await from(guesser, `dz_${projectId}_not-a-real-token-${i}`);
+      assert.equal(r.statusCode, 401, r.body);
+    }
+    const stream = await app.fastify.inject({
+      url: `/api/v1/projects/${projectId}/stream`,
+      headers: { authorization: `Bearer ${tokenB}` },
+      remoteAddress: guesser,
+    });
+    assert.equal(stream.statusCode, 429, 'the stream is behind the same limit');
+    const r = await from(guesser, tokenB);
+    assert.equal(r.statusCode, 429, r.body);
+    assert.equal(r.json().error.code, 'rate_limited');
+    assert.ok(Number(r.headers['retry-after']) >= 1);
+    assert.equal((await from('198.51.100.8', tokenB)).statusCode, 200, 'another address');
+  });
+
+  test('refused webhooks per address, whatever the channel: rotating channel ids does not get round the limit', async () => {
+    const channelId = await insertSealedChannel(
+      env.ts.store,
+      projectId,
+      'telegram',
+      { botToken: '7000000004:AAE-limits-test-token-00000000000' },
+      { webhookSecret: SECRET },
+    );
+    const body = JSON.stringify({
+      update_id: 501,
+      message: {
+        message_id: 501,
+        from: { id: 78, is_bot: false, first_name: 'Ela' },
+        chat: { id: 78, type: 'private', first_name: 'Ela' },
+        date: 1_795_000_000,
+        text: 'refusals',
+      },
+    });
+    const post = (remoteAddress: string, channel: number, secret: string) =>
+      app.fastify.inject({
+        method: 'POST',
+        url: `/webhooks/telegram/${channel}`,
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        payload: body,
+        remoteAddress,
+      });
+    const forger = '203.0.113.50';
+    const limiter = limitersOf(app.app).webhookRefusals;
+    for (let i = 5; i < WEBHOOK_REFUSAL_LIMIT.max; i++) limiter.hit(forger);
+    // Real refusals: unknown channel ids, and a wrong secret on a real one.
+    for (let i = 0; i < 4; i++) assert.equal((await post(forger, 900_000 + i, SECRET)).statusCode, 404);
+    assert.equal((await post(forger, channelId, 'dz_wrong-secret_000000000')).statusCode, 401);
+    const r = await post(forger, channelId, SECRET);
+    assert.equal(r.statusCode, 429, r.body);
+    assert.equal(r.json().error.code, 'rate_limited');
+    const stored = await env.ts.store.db
+      .selectFrom('inbound_events')
+      .select('platform_event_id')
+      .where('channel_id', '=', channelId)
+      .execute();
+    assert.equal(stored.length, 0, 'nothing stored from the address over the limit');
+    assert.equal((await post('203.0.113.51', channelId, SECRET)).statusCode, 200, 'another address');
   });
 });

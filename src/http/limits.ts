@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RateLimitedError } from '../core/errors.js';
+import { RateLimitedError, UnauthenticatedError } from '../core/errors.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { AppContext } from '../services/context.js';
-import type { Principal } from './auth.js';
+import { authenticate, type Principal, SESSION_COOKIE } from './auth.js';
 
 /**
  * Request-rate limits of the project API and the platform webhooks, in one place (docs/DEPLOY.md
@@ -28,9 +28,28 @@ export const API_LIMIT = { max: 6000, windowMs: 60_000 } as const;
  */
 export const WEBHOOK_LIMIT = { max: 180_000, windowMs: 60_000 } as const;
 
+/**
+ * Refused credentials per client IP (a wrong, revoked or expired token or session on the API or the
+ * stream): 300/min. A browser whose session ran out fails a handful of requests before it shows the
+ * sign-in page; a script trying tokens is stopped, and so is a flood of bad tokens costing a lookup
+ * each. Once over, even good credentials from that address wait (429) until the window ends, so the
+ * limit cannot be used to test guesses for free.
+ */
+export const AUTH_FAILURE_LIMIT = { max: 300, windowMs: 60_000 } as const;
+
+/**
+ * Refused webhooks per client IP, whatever the channel (a forged signature, an unknown or switched-off
+ * channel: 401, 403, 404): 600/min. A platform's own deliveries are never refused unless the channel
+ * is misconfigured, and the per-channel limit above cannot stop a sender that rotates channel ids,
+ * each costing a lookup.
+ */
+export const WEBHOOK_REFUSAL_LIMIT = { max: 600, windowMs: 60_000 } as const;
+
 export interface Limiters {
   api: RateLimiter;
   webhook: RateLimiter;
+  authFailures: RateLimiter;
+  webhookRefusals: RateLimiter;
 }
 
 const perApp = new WeakMap<AppContext, Limiters>();
@@ -42,6 +61,8 @@ export function limitersOf(app: AppContext): Limiters {
     l = {
       api: new RateLimiter(API_LIMIT.max, API_LIMIT.windowMs, app.clock),
       webhook: new RateLimiter(WEBHOOK_LIMIT.max, WEBHOOK_LIMIT.windowMs, app.clock),
+      authFailures: new RateLimiter(AUTH_FAILURE_LIMIT.max, AUTH_FAILURE_LIMIT.windowMs, app.clock),
+      webhookRefusals: new RateLimiter(WEBHOOK_REFUSAL_LIMIT.max, WEBHOOK_REFUSAL_LIMIT.windowMs, app.clock),
     };
     perApp.set(app, l);
   }
@@ -73,7 +94,34 @@ function webhookKeyOf(req: FastifyRequest, platform: string): string {
  */
 export function limitWebhooks(scope: FastifyInstance, app: AppContext, platform: string): void {
   scope.addHook('onRequest', async (req) => {
-    const wait = limitersOf(app).webhook.hit(webhookKeyOf(req, platform));
+    const limiters = limitersOf(app);
+    const refused = limiters.webhookRefusals.check(req.ip);
+    if (refused > 0) throw new RateLimitedError(refused);
+    const wait = limiters.webhook.hit(webhookKeyOf(req, platform));
     if (wait > 0) throw new RateLimitedError(wait);
   });
+  scope.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode === 401 || reply.statusCode === 403 || reply.statusCode === 404) {
+      limitersOf(app).webhookRefusals.hit(req.ip);
+    }
+  });
+}
+
+/**
+ * `authenticate` behind the per-IP limit of refused credentials (AUTH_FAILURE_LIMIT): an address
+ * over it gets 429 before its credentials are looked up; each refusal counts.
+ */
+export async function authenticateLimited(app: AppContext, req: FastifyRequest): Promise<Principal> {
+  const failures = limitersOf(app).authFailures;
+  const wait = failures.check(req.ip);
+  if (wait > 0) throw new RateLimitedError(wait);
+  try {
+    return await authenticate(app, req);
+  } catch (err) {
+    // Only credentials that were presented and refused count: a request with none costs no lookup
+    // and guesses nothing (the web app asks who is signed in before anyone is).
+    const presented = req.headers.authorization !== undefined || req.headers.cookie?.includes(`${SESSION_COOKIE}=`);
+    if (err instanceof UnauthenticatedError && presented) failures.hit(req.ip);
+    throw err;
+  }
 }

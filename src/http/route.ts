@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { Role } from '../store/types.js';
 import type { AppContext, ProjectContext } from '../services/context.js';
-import { authenticate, loadProjectContext, type Principal } from './auth.js';
-import { limitApi } from './limits.js';
+import { loadProjectContext, type Principal } from './auth.js';
+import { authenticateLimited, limitApi } from './limits.js';
 
 /**
  * One route = its schemas + who may call it + one service call. The same zod schemas validate
@@ -105,7 +105,7 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
     url: def.url,
     handler: async (req, reply) => {
       // Order: authenticate, parse, authorize, act (a bad request from a stranger gets 401, not 400).
-      const principal = def.auth === 'none' ? undefined : await authenticate(app, req);
+      const principal = def.auth === 'none' ? undefined : await authenticateLimited(app, req);
       // Per token / per user request rate (http/limits.ts): refused before anything is read or changed.
       if (principal) limitApi(app, principal);
       const params = parsePart(def.params, req.params, 'path');

@@ -8,6 +8,7 @@ import { Presence } from '../../services/presence.js';
 import { dialogAudience } from '../../store/dialogs.js';
 import type { RouteModule } from '../app.js';
 import { authenticate, loadProjectContext, type Principal } from '../auth.js';
+import { authenticateLimited } from '../limits.js';
 import { observeWebSocketClients } from '../metrics.js';
 
 /**
@@ -101,7 +102,7 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
       preValidation: async (req) => {
         const params = Params.safeParse(req.params);
         if (!params.success) throw new AppError(ErrorCodes.NOT_FOUND, 'Project not found');
-        const principal = await authenticate(app, req);
+        const principal = await authenticateLimited(app, req);
         if (principal.kind === 'session' && !sameOrigin(req.headers.origin, req.headers.host, app.config.publicUrl)) {
           throw new AppError(ErrorCodes.FORBIDDEN, 'The stream opens only from this application’s own pages');
         }
