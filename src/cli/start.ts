@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { SenderRegistry } from '../channels/senders.js';
 import { SmppChannels } from '../channels/sms/smpp-runtime.js';
 import { buildApp } from '../http/app.js';
+import { observeSends } from '../http/metrics.js';
 import { type EventBus, InProcessBus } from '../realtime/bus.js';
 import { PgNotifyBus } from '../realtime/pg-bus.js';
 import { startAutoClose } from '../services/auto-close.js';
@@ -30,12 +31,12 @@ export async function startServer(config: Config) {
   } else {
     bus = new InProcessBus();
   }
-  const { fastify, app } = await buildApp({ config: { ...config, secretKey }, store, bus });
+  const { fastify, app, metrics } = await buildApp({ config: { ...config, secretKey }, store, bus });
   onBusError = (err, what) => fastify.log.warn({ err }, `event bus: ${what}`);
   // Replies are delivered by the outbox worker; SMS over SMPP through one session per channel
   // (both started once the server listens; a changed channel reconnects its session).
   const smpp = new SmppChannels(app);
-  const worker = new OutboxWorker(app, new SenderRegistry(app, { smpp }));
+  const worker = new OutboxWorker(app, new SenderRegistry(app, { smpp }), { observe: observeSends(metrics) });
   // Outgoing webhooks: the services write delivery rows with each change; sent with retries (docs/WEBHOOKS.md).
   const webhooks = new WebhookWorker(app);
   app.bus.subscribe((e) => {

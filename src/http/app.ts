@@ -127,5 +127,5 @@ export async function buildApp(opts: BuildAppOptions) {
   const route: RouteModuleArgs['route'] = (def) => defineRoute(fastify, app, registry, def);
   for (const m of MODULES) m({ fastify, app, registry, metrics, openapi, route });
   await fastify.ready();
-  return { fastify, app, registry };
+  return { fastify, app, registry, metrics };
 }

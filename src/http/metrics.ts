@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
 import type { AppContext } from '../services/context.js';
+import type { SendAttempt } from '../services/outbox-worker.js';
 
 /**
  * Prometheus metrics: process defaults, request counts and durations per route, the outbox's
@@ -44,6 +45,23 @@ function installOutboxGauges(registry: client.Registry, ctx: AppContext) {
         this.set(Number(r?.n ?? 0));
       } catch (err) {
         ctx.log.warn({ err }, 'metrics: outbox depth query failed');
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'dziennik_webhook_deliveries_pending',
+    help: 'Outgoing webhook deliveries waiting to be sent (status pending)',
+    registers: [registry],
+    async collect() {
+      try {
+        const r = await ctx.store.db
+          .selectFrom('webhook_deliveries')
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+          .where('status', '=', 'pending')
+          .executeTakeFirst();
+        this.set(Number(r?.n ?? 0));
+      } catch (err) {
+        ctx.log.warn({ err }, 'metrics: webhook deliveries query failed');
       }
     },
   });
@@ -135,4 +153,29 @@ export function observeWebSocketClients(registry: client.Registry, count: () => 
       this.set(count());
     },
   });
+}
+
+/**
+ * `dziennik_sends_total{platform,outcome}` and `dziennik_send_duration_seconds{platform}`: the outbox
+ * worker's platform calls (sent, retry, failed) and how long each took. The function goes to the
+ * worker's `observe` option.
+ */
+export function observeSends(registry: client.Registry): (attempt: SendAttempt) => void {
+  const sends = new client.Counter({
+    name: 'dziennik_sends_total',
+    help: 'Outgoing messages handed to a platform, by platform and outcome (sent, retry, failed)',
+    labelNames: ['platform', 'outcome'],
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'dziennik_send_duration_seconds',
+    help: 'Time of one platform call sending a message, by platform',
+    labelNames: ['platform'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return ({ platform, outcome, seconds }) => {
+    sends.inc({ platform, outcome });
+    duration.observe({ platform }, seconds);
+  };
 }

@@ -38,6 +38,15 @@ export interface OutboxWorkerOptions {
   backoffBaseMs?: number;
   backoffCapMs?: number;
   random?: () => number;
+  /** Told of every send attempt (metrics): the channel's type, how it ended, the platform call's seconds. */
+  observe?: (attempt: SendAttempt) => void;
+}
+
+/** One platform call of the worker: `sent`, `retry` (a transient failure, tried again) or `failed` (for good). */
+export interface SendAttempt {
+  platform: string;
+  outcome: 'sent' | 'retry' | 'failed';
+  seconds: number;
 }
 
 type OutboxRow = Selectable<OutboxTable>;
@@ -53,6 +62,7 @@ export class OutboxWorker {
   readonly #baseMs: number;
   readonly #capMs: number;
   readonly #random: () => number;
+  readonly #observe: (attempt: SendAttempt) => void;
   readonly #rounds: RoundLoop;
   #unsubscribe: (() => void) | undefined;
 
@@ -67,6 +77,7 @@ export class OutboxWorker {
     this.#baseMs = opts.backoffBaseMs ?? 1_000;
     this.#capMs = opts.backoffCapMs ?? 10 * 60_000;
     this.#random = opts.random ?? Math.random;
+    this.#observe = opts.observe ?? (() => {});
     this.#rounds = new RoundLoop(() => this.runOnce(), {
       pollMs: this.#pollMs,
       onError: (e) => this.#ctx.log.error({ err: e }, 'outbox round failed'),
@@ -192,6 +203,12 @@ export class OutboxWorker {
 
     let sender: ChannelSender | undefined;
     let result: SendResult;
+    let startedAt: number | undefined;
+    const observe = (outcome: SendAttempt['outcome']) => {
+      // Only attempts that reached the platform (a refusal before it, such as an unreachable client, is not one).
+      if (startedAt === undefined || !channel) return;
+      this.#observe({ platform: channel.type, outcome, seconds: (performance.now() - startedAt) / 1000 });
+    };
     try {
       if (!channel || channel.project_id !== projectId || channel.enabled !== 1) {
         throw new SendError({
@@ -224,6 +241,7 @@ export class OutboxWorker {
               .where('project_id', '=', projectId)
               .where('id', '=', dialog.number_id)
               .executeTakeFirst();
+      startedAt = performance.now();
       result = await sender.send(
         {
           projectId,
@@ -240,9 +258,11 @@ export class OutboxWorker {
         e instanceof SendError
           ? e
           : new SendError({ kind: 'transient', reason: 'error', message: e instanceof Error ? e.message : String(e) });
+      observe(err.kind === 'transient' && row.attempts < this.#maxAttempts ? 'retry' : 'failed');
       await this.#failed(row, message.dialog_id, message.id, identity.id, err);
       return;
     }
+    observe('sent');
     await this.#sent(row, message.dialog_id, message.id, message.channel_id, result);
   }
 
