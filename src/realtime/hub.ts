@@ -104,10 +104,23 @@ export class Hub {
     const clients = this.#projects.get(e.projectId);
     if (!clients || clients.size === 0) return;
     const data = JSON.stringify(wire);
-    let audience: { unassigned: boolean; managers: number[] } | undefined;
+    let audience: { unassigned: boolean; managers: number[] } | 'unknown' | undefined;
     for (const c of [...clients]) {
       if (c.managerId !== null) {
-        audience ??= await this.#audience(e.projectId, wire.dialogId);
+        if (audience === undefined) {
+          try {
+            audience = await this.#audience(e.projectId, wire.dialogId);
+          } catch (err) {
+            // The store failed: who may see the event is unknown, so the managers are not told what
+            // happened, only that something did — they refetch through the API, which applies the rule.
+            this.#onError(err);
+            audience = 'unknown';
+          }
+        }
+        if (audience === 'unknown') {
+          this.#send(clients, c, RESYNC);
+          continue;
+        }
         if (!audience.unassigned && !audience.managers.includes(c.managerId)) continue;
       }
       this.#send(clients, c, data);

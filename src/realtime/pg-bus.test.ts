@@ -109,6 +109,55 @@ forEachStore('PostgreSQL LISTEN/NOTIFY bus', (env) => {
     );
   });
 
+  test('a NOTIFY that fails: this node resyncs at once, every node once a NOTIFY gets through again', async () => {
+    // Node C's pool fails its first publish (a connection dropped under it); its LISTEN stays up.
+    let failures = 1;
+    const pool = env.ts.store.pgPool!;
+    const flaky = new Proxy(pool, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return (...args: unknown[]) => {
+            if (failures > 0) {
+              failures--;
+              return Promise.reject(new Error('Connection terminated unexpectedly'));
+            }
+            return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const errors: string[] = [];
+    const busC = new PgNotifyBus({
+      connectionString: env.ts.location,
+      pool: flaky,
+      applicationName: 'bus-test-c',
+      retryMs: 50,
+      onError: (_err, what) => errors.push(what),
+    });
+    await busC.start();
+    const seenC: DomainEvent[] = [];
+    busC.subscribe((e) => seenC.push(e));
+    try {
+      const fromB = seenB.length;
+      busC.publish({ type: 'dialog.updated', projectId: 7, dialogId: 71 });
+      await waitFor(() => seenC.some((e) => e.type === 'bus.resync'), 'resync on node C');
+      assert.deepEqual(errors, ['publish']);
+      // Node B's LISTEN never dropped, yet it hears that it missed something, once the retry gets through.
+      await waitFor(() => seenB.slice(fromB).some((e) => e.type === 'bus.resync'), 'resync on node B');
+      assert.ok(
+        !seenB.slice(fromB).some((e) => e.type === 'dialog.updated' && e.dialogId === 71),
+        'the event was lost',
+      );
+      // Publishing works again, with no resync before the next event.
+      busC.publish({ type: 'dialog.updated', projectId: 7, dialogId: 72 });
+      await waitFor(() => seenB.some((e) => e.type === 'dialog.updated' && e.dialogId === 72), 'the next event on B');
+      assert.equal(seenB.slice(fromB).filter((e) => e.type === 'bus.resync').length, 1);
+    } finally {
+      await busC.close();
+    }
+  });
+
   test('an inbound webhook received by node A reaches a WebSocket client on node B', async () => {
     const projectId = await createProject(env.ts.store, 'two nodes');
     const channelId = await insertSealedChannel(

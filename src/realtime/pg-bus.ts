@@ -34,7 +34,11 @@ export interface PgNotifyBusOptions {
   applicationName?: string;
   /** How often the LISTEN connection is checked (a silently dropped TCP connection raises nothing). */
   heartbeatMs?: number;
+  /** After a failed NOTIFY, how soon the resync it owes every node is tried again. */
+  retryMs?: number;
 }
+
+const RESYNC_PAYLOAD = JSON.stringify({ type: 'bus.resync' });
 
 export class PgNotifyBus implements EventBus {
   readonly #opts: Required<Omit<PgNotifyBusOptions, 'onError'>> & Pick<PgNotifyBusOptions, 'onError'>;
@@ -48,12 +52,16 @@ export class PgNotifyBus implements EventBus {
   #flushing: Promise<void> | undefined;
   /** Connections made so far: every one after the first is a reconnect (and a resync). */
   #connections = 0;
+  /** A NOTIFY failed: every node must resync once one gets through again. */
+  #lost = false;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: PgNotifyBusOptions) {
     this.#opts = {
       minBackoffMs: 100,
       maxBackoffMs: 10_000,
       heartbeatMs: 15_000,
+      retryMs: 1_000,
       applicationName: 'dziennik-listen',
       ...opts,
     };
@@ -89,6 +97,7 @@ export class PgNotifyBus implements EventBus {
     await this.#flushing;
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     const client = this.#client;
     this.#client = undefined;
@@ -98,9 +107,12 @@ export class PgNotifyBus implements EventBus {
 
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 || this.#lost) {
         const batch = this.#queue;
         this.#queue = [];
+        // Events were lost by an earlier failure: every node's clients refetch, this first.
+        const lost = this.#lost;
+        if (lost) batch.unshift(RESYNC_PAYLOAD);
         try {
           // Named: each pooled connection parses and plans it once (it runs after every change).
           await this.#opts.pool.query({
@@ -108,14 +120,30 @@ export class PgNotifyBus implements EventBus {
             text: 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i',
             values: [PG_CHANNEL, batch],
           });
+          this.#lost = false;
         } catch (err) {
-          // The database is unreachable: the events are lost; the listeners resync on reconnect.
+          // The events are lost for every node, and another node's LISTEN may be up and never
+          // notice. This node's clients refetch now; every node's once a NOTIFY gets through again
+          // (retried every retryMs, or with the next event, whichever comes first).
           this.#opts.onError?.(err, 'publish');
+          this.#lost = true;
+          if (!lost) this.#deliver({ type: 'bus.resync' });
+          this.#scheduleRetry();
+          return;
         }
       }
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed && !this.#flushing) this.#flushing = this.#flush();
+    }, this.#opts.retryMs);
+    this.#retryTimer.unref();
   }
 
   #deliver(event: DomainEvent): void {

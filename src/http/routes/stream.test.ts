@@ -266,3 +266,35 @@ test('a client that cannot keep up is dropped with 4000 "resync"; the others sti
   assert.equal(hub.size, 1);
   hub.stop();
 });
+
+test('the store failing to say who may see an event: managers get "resync" instead, supervisors the event', async () => {
+  const bus = new InProcessBus();
+  const errors: unknown[] = [];
+  let fail = true;
+  const hub = new Hub(
+    bus,
+    async () => {
+      if (fail) throw new Error('the database is gone');
+      return { unassigned: false, managers: [2] };
+    },
+    { onError: (e) => errors.push(e) },
+  );
+  const got = new Map<number | null, string[]>();
+  for (const managerId of [null, 2, 3]) {
+    const sink: string[] = [];
+    got.set(managerId, sink);
+    hub.add({ projectId: 1, managerId, send: (d) => sink.push(d), bufferedAmount: () => 0, close: () => {} });
+  }
+  bus.publish({ type: 'dialog.updated', projectId: 1, dialogId: 5 });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(errors.length, 1);
+  assert.deepEqual(got.get(null), ['{"type":"dialog.updated","dialogId":5}']);
+  assert.deepEqual(got.get(2), ['{"type":"resync"}']);
+  assert.deepEqual(got.get(3), ['{"type":"resync"}'], 'told nothing about the dialog, only to refetch');
+  fail = false;
+  bus.publish({ type: 'dialog.updated', projectId: 1, dialogId: 5 });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got.get(2)?.at(-1), '{"type":"dialog.updated","dialogId":5}');
+  assert.equal(got.get(3)?.length, 1, 'the rule applies again once the store answers');
+  hub.stop();
+});
