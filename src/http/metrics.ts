@@ -31,40 +31,14 @@ export function installMetrics(app: FastifyInstance, ctx?: AppContext) {
  * unset for that scrape rather than failing /metrics.
  */
 function installOutboxGauges(registry: client.Registry, ctx: AppContext) {
-  new client.Gauge({
-    name: 'dziennik_outbox_pending',
-    help: 'Outbox rows waiting to be sent (status pending)',
-    registers: [registry],
-    async collect() {
-      try {
-        const r = await ctx.store.db
-          .selectFrom('outbox')
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-          .where('status', '=', 'pending')
-          .executeTakeFirst();
-        this.set(Number(r?.n ?? 0));
-      } catch (err) {
-        ctx.log.warn({ err }, 'metrics: outbox depth query failed');
-      }
-    },
-  });
-  new client.Gauge({
-    name: 'dziennik_webhook_deliveries_pending',
-    help: 'Outgoing webhook deliveries waiting to be sent (status pending)',
-    registers: [registry],
-    async collect() {
-      try {
-        const r = await ctx.store.db
-          .selectFrom('webhook_deliveries')
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-          .where('status', '=', 'pending')
-          .executeTakeFirst();
-        this.set(Number(r?.n ?? 0));
-      } catch (err) {
-        ctx.log.warn({ err }, 'metrics: webhook deliveries query failed');
-      }
-    },
-  });
+  pendingGauge(registry, ctx, 'outbox', 'dziennik_outbox_pending', 'Outbox rows waiting to be sent (status pending)');
+  pendingGauge(
+    registry,
+    ctx,
+    'webhook_deliveries',
+    'dziennik_webhook_deliveries_pending',
+    'Outgoing webhook deliveries waiting to be sent (status pending)',
+  );
   new client.Gauge({
     name: 'dziennik_outbox_oldest_pending_age_seconds',
     help: 'Age of the oldest pending outbox row in seconds (0 when none is pending)',
@@ -80,6 +54,33 @@ function installOutboxGauges(registry: client.Registry, ctx: AppContext) {
         this.set(oldest == null ? 0 : Math.max(0, (ctx.clock() - oldest) / 1000));
       } catch (err) {
         ctx.log.warn({ err }, 'metrics: outbox age query failed');
+      }
+    },
+  });
+}
+
+/** A gauge of a table's pending rows, one count on scrape (both tables index their pending rows). */
+function pendingGauge(
+  registry: client.Registry,
+  ctx: AppContext,
+  table: 'outbox' | 'webhook_deliveries',
+  name: string,
+  help: string,
+) {
+  new client.Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      try {
+        const r = await ctx.store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+          .where('status', '=', 'pending')
+          .executeTakeFirst();
+        this.set(Number(r?.n ?? 0));
+      } catch (err) {
+        ctx.log.warn({ err, table }, 'metrics: pending count query failed');
       }
     },
   });

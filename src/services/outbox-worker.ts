@@ -7,7 +7,7 @@ import { findChannelById } from '../store/channels.js';
 import { lastInboundAt } from '../store/dialogs.js';
 import type { OutboxTable } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { RoundLoop } from './round-loop.js';
+import { RoundLoop, releaseClaims } from './round-loop.js';
 import { recordWebhookEvents } from './webhooks.js';
 
 /**
@@ -122,13 +122,7 @@ export class OutboxWorker {
    * crashed run's. Never with several nodes: a live node's claim must hold. Answers how many.
    */
   async releaseClaims(): Promise<number> {
-    const res = await this.#ctx.store.db
-      .updateTable('outbox')
-      .set({ locked_by: null, locked_until: null })
-      .where('status', '=', 'pending')
-      .where('locked_by', 'is not', null)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseClaims(this.#ctx.store.db, 'outbox');
   }
 
   /** Claims due rows: the head of each dialog's queue, not leased by anyone, oldest first. */

@@ -1,3 +1,5 @@
+import type { AppContext } from './context.js';
+
 /**
  * The scheduling both queue workers share (outbox-worker.ts, webhook-worker.ts): run rounds until one
  * finds nothing, then wait `pollMs`; a `kick()` during a round runs another right after it instead of
@@ -66,4 +68,21 @@ export class RoundLoop {
       this.#onError(e);
     }
   }
+}
+
+/**
+ * Every pending row's claim released (a lease table: `outbox`, `webhook_deliveries`): due now. Only
+ * for a store no other process writes; answers how many.
+ */
+export async function releaseClaims(
+  db: AppContext['store']['db'],
+  table: 'outbox' | 'webhook_deliveries',
+): Promise<number> {
+  const res = await db
+    .updateTable(table)
+    .set({ locked_by: null, locked_until: null })
+    .where('status', '=', 'pending')
+    .where('locked_by', 'is not', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
 }

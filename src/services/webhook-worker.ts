@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import type { WebhookDeliveriesTable } from '../store/types.js';
 import type { AppContext, ProjectContext } from './context.js';
-import { RoundLoop } from './round-loop.js';
+import { RoundLoop, releaseClaims } from './round-loop.js';
 import { audit } from './audit.js';
 import { endpointsChanged, openSecret } from './webhooks.js';
 
@@ -119,13 +119,7 @@ export class WebhookWorker {
 
   /** As OutboxWorker.releaseClaims: a crashed run's claims due now; only for a one-process store. */
   async releaseClaims(): Promise<number> {
-    const res = await this.#ctx.store.db
-      .updateTable('webhook_deliveries')
-      .set({ locked_by: null, locked_until: null })
-      .where('status', '=', 'pending')
-      .where('locked_by', 'is not', null)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseClaims(this.#ctx.store.db, 'webhook_deliveries');
   }
 
   /** Due rows that head their (endpoint, dialog) queue, of enabled, unpaused endpoints, not leased. */
