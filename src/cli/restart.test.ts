@@ -3,11 +3,23 @@ import { after, before, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../simulator/server.js';
 import { replyToDialog } from '../services/send-reply.js';
 import { insertSealedChannel } from '../testing/fixtures.js';
-import { createProject, createUser, forEachStore, projectContext, TEST_SECRET } from '../testing/harness.js';
+import {
+  createProject,
+  createToken,
+  createUser,
+  forEachStore,
+  projectContext,
+  TEST_SECRET,
+} from '../testing/harness.js';
 import { cliEnv, exited, startServerProcess } from '../testing/server-process.js';
 
 /**
- * Start-up after a crash (issue 6 §3): a reply claimed by a run that was killed before it sent it.
+ * Shutdown and start-up around replies (issue 6 §3), with a real `dziennik start` process.
+ *
+ * SIGTERM while a reply is on its way to the platform: the process waits for the platform's answer,
+ * records the reply as sent, then exits 0, and the next run does not send it again.
+ *
+ * Start-up after a crash: a reply claimed by a run that was killed before it sent it.
  * SQLite has one server process (it holds the data directory's lock), so whatever claim is left is a
  * dead run's: the restarted server sends it at once. On PostgreSQL another node's claim may be live,
  * so it waits for the lease (bench/crash.ts and outbox-multinode.test.ts cover the expiry).
@@ -91,12 +103,13 @@ forEachStore('start-up after a crash', (env) => {
         }
         t.diagnostic(`sent ${Date.now() - started} ms after the restarted server listened`);
         assert.deepEqual(sentTexts(), ['Tak, słucham!'], 'sent at once, and once');
-        const m = await store.db
-          .selectFrom('messages')
-          .select('status')
-          .where('id', '=', queued.id)
-          .executeTakeFirstOrThrow();
-        assert.equal(m.status, 'sent');
+        // The platform answered; the server records it right after.
+        const status = async () =>
+          (await store.db.selectFrom('messages').select('status').where('id', '=', queued.id).executeTakeFirstOrThrow())
+            .status;
+        const until = Date.now() + 5000;
+        while ((await status()) !== 'sent' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await status(), 'sent');
       } else {
         // Two polls of the outbox: the claim could be a live node's, so it holds until its lease ends.
         await new Promise((r) => setTimeout(r, 2500));
@@ -111,6 +124,100 @@ forEachStore('start-up after a crash', (env) => {
     } finally {
       second.child.kill('SIGTERM');
       await exited(second.child);
+    }
+  });
+
+  test('SIGTERM while a reply is being sent: it is finished and recorded before the exit, never sent again', async (t) => {
+    const store = env.ts.store;
+    const projectId = await createProject(store, 'sigterm send');
+    const token = await createToken(store, projectId, 'admin');
+    const channelId = await insertSealedChannel(
+      store,
+      projectId,
+      'telegram',
+      { botToken: TOKEN },
+      { webhookSecret: SECRET },
+    );
+    const vars = cliEnv({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      SECRET_KEY: TEST_SECRET,
+      TELEGRAM_API_URL: sim.urls.telegram,
+      ...(env.kind === 'postgres' ? { DATABASE_URL: env.ts.location } : { DATA_DIR: env.ts.location }),
+    });
+    const sentTexts = () => sim.telegram.sent(TOKEN).map((s) => s.text);
+    const before = sentTexts().length;
+    const server = startServerProcess(vars);
+    let messageId: number;
+    try {
+      const port = await server.listening;
+      await fetch(`${sim.urls.telegram}/bot${TOKEN}/setWebhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `http://127.0.0.1:${port}/webhooks/telegram/${channelId}`, secret_token: SECRET }),
+      });
+      assert.equal(
+        (await sim.telegram.sendFromUser(TOKEN, { userId: 812, firstName: 'Irena', text: 'Halo' })).status,
+        200,
+      );
+      const dialog = await store.db
+        .selectFrom('dialogs')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .executeTakeFirstOrThrow();
+      // Telegram answers after 1.5 s: the send is in flight when the signal comes.
+      sim.telegram.setLatency(1500);
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${projectId}/dialogs/${dialog.id}/reply`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'Już odpowiadam' }),
+      });
+      assert.equal(res.status, 201);
+      messageId = ((await res.json()) as { id: number }).id;
+      const claimed = async () =>
+        (
+          await store.db
+            .selectFrom('outbox')
+            .select('locked_by')
+            .where('message_id', '=', messageId)
+            .executeTakeFirstOrThrow()
+        ).locked_by !== null;
+      const until = Date.now() + 5000;
+      while (!(await claimed()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(await claimed(), 'the worker took the reply');
+      await new Promise((r) => setTimeout(r, 100));
+      const signalledAt = Date.now();
+      server.child.kill('SIGTERM');
+      assert.equal(await exited(server.child), 0);
+      t.diagnostic(`exited ${Date.now() - signalledAt} ms after SIGTERM`);
+    } finally {
+      sim.telegram.setLatency(0);
+      server.child.kill('SIGKILL');
+    }
+    assert.deepEqual(sentTexts().slice(before), ['Już odpowiadam']);
+    const m = await store.db
+      .selectFrom('messages')
+      .select('status')
+      .where('id', '=', messageId)
+      .executeTakeFirstOrThrow();
+    assert.equal(m.status, 'sent', 'recorded before the exit');
+    const o = await store.db
+      .selectFrom('outbox')
+      .select(['status', 'locked_by'])
+      .where('message_id', '=', messageId)
+      .executeTakeFirstOrThrow();
+    assert.equal(o.status, 'done');
+
+    // The next run has nothing to send again.
+    const next = startServerProcess(vars);
+    try {
+      await next.listening;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(sentTexts().slice(before), ['Już odpowiadam']);
+    } finally {
+      next.child.kill('SIGTERM');
+      await exited(next.child);
     }
   });
 });
