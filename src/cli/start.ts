@@ -6,6 +6,7 @@ import { observeSends } from '../http/metrics.js';
 import { type EventBus, InProcessBus } from '../realtime/bus.js';
 import { PgNotifyBus } from '../realtime/pg-bus.js';
 import { startAutoClose } from '../services/auto-close.js';
+import { deleteExpiredIdempotencyKeys } from '../services/idempotency.js';
 import { OutboxWorker } from '../services/outbox-worker.js';
 import { WebhookWorker } from '../services/webhook-worker.js';
 import { migrate } from '../store/migrate.js';
@@ -54,6 +55,7 @@ export async function startServer(config: Config) {
   });
   // The signal handlers come first: a SIGTERM during start-up also shuts down cleanly.
   let stopAutoClose: () => Promise<void> = async () => {};
+  let keyCleanup: NodeJS.Timeout | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -70,6 +72,7 @@ export async function startServer(config: Config) {
     await worker.stop();
     await webhooks.stop();
     await stopAutoClose();
+    clearInterval(keyCleanup);
     await smpp.close();
     await bus.close();
     await store.close();
@@ -93,6 +96,11 @@ export async function startServer(config: Config) {
     webhooks.start();
     // Projects with auto-close get their idle dialogs closed, checked every minute.
     stopAutoClose = startAutoClose(app);
+    // Idempotency keys last 24 hours; the expired ones are deleted every hour (any node may do it).
+    keyCleanup = setInterval(() => {
+      deleteExpiredIdempotencyKeys(app).catch((err) => app.log.warn({ err }, 'idempotency key clean-up failed'));
+    }, 3600_000);
+    keyCleanup.unref();
     await smpp.start();
   }
   fastify.log.info(

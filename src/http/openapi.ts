@@ -46,6 +46,22 @@ const ErrorBody = {
   },
 };
 
+const IDEMPOTENCY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes a retry safe: a repeat of the request with the same key (same path and body, the same caller, ' +
+    'within 24 hours) answers with the message the first one created instead of sending another. ' +
+    '1–255 visible ASCII characters, e.g. a UUID. The same key with another path or body: 409.',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+};
+
+const IDEMPOTENT_REPLAYED_HEADER = {
+  description: '"true" when the answer is that of an earlier request with the same Idempotency-Key',
+  schema: { type: 'string', enum: ['true'] },
+};
+
 /** OpenAPI 3.0 document built from the very schemas the routes validate with. */
 export function buildOpenApi(routes: RegisteredRoute[], version: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -55,10 +71,15 @@ export function buildOpenApi(routes: RegisteredRoute[], version: string): Json {
       summary: r.summary,
       tags: r.tags,
       operationId: `${r.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)/g, (_m, c: string) => c.toUpperCase())}`,
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      parameters: [
+        ...parameters(r.params, 'path'),
+        ...parameters(r.query, 'query'),
+        ...(r.idempotent ? [IDEMPOTENCY_PARAMETER] : []),
+      ],
       responses: {
         [String(r.status ?? 200)]: {
           description: 'Success',
+          ...(r.idempotent ? { headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } } : {}),
           content: r.produces
             ? { [r.produces]: { schema: { type: 'string' } } }
             : { 'application/json': { schema: r.response ? jsonSchema(r.response, 'output') : { type: 'object' } } },

@@ -4,7 +4,9 @@ import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { Role } from '../store/types.js';
 import type { AppContext, ProjectContext } from '../services/context.js';
 import { loadProjectContext, type Principal } from './auth.js';
-import { authenticateLimited, limitApi } from './limits.js';
+import { apiKey, authenticateLimited, limitApi } from './limits.js';
+import { parseIdempotency } from '../services/idempotency.js';
+import type { SendOptions } from '../services/send-reply.js';
 
 /**
  * One route = its schemas + who may call it + one service call. The same zod schemas validate
@@ -28,6 +30,8 @@ export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.
   /** Content type of the success response when it is not JSON (e.g. text/csv). */
   produces?: string;
   status?: number;
+  /** Takes an `Idempotency-Key` header (services/idempotency.ts): the handler gets it as `send`. */
+  idempotent?: boolean;
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -37,6 +41,8 @@ export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.
     app: AppContext;
     principal: A extends 'none' ? undefined : Principal;
     ctx: A extends 'project' ? ProjectContext : undefined;
+    /** For an idempotent route: the request's key, and the answer's `Idempotent-Replayed: true` on a repeat. */
+    send: SendOptions;
   }) => Promise<unknown>;
 }
 
@@ -53,6 +59,7 @@ export interface RegisteredRoute {
   response?: z.ZodType;
   produces?: string;
   status?: number;
+  idempotent?: boolean;
 }
 
 export const ProjectParams = z.strictObject({
@@ -99,6 +106,7 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
     response: def.response,
     produces: def.produces,
     status: def.status,
+    idempotent: def.idempotent,
   });
   fastify.route({
     method: def.method,
@@ -119,7 +127,15 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
           throw new ForbiddenError(`This needs the role ${def.roles.join(' or ')}; you are ${role}`);
         }
       }
+      const send: SendOptions = {
+        idempotency:
+          def.idempotent && principal
+            ? parseIdempotency(req.headers['idempotency-key'], apiKey(principal), def.method, req.url, body)
+            : undefined,
+        onReplay: () => reply.header('idempotent-replayed', 'true'),
+      };
       const result = await def.handler({
+        send,
         params,
         query,
         body,

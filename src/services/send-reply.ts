@@ -20,6 +20,7 @@ import { actorUserId, type ProjectContext } from './context.js';
 import { dialogDto, messageDto } from './dto.js';
 import { loadVisibleDialog } from './get-dialog.js';
 import { numberIsOutboundOnly, outboundOnlyPrefixes } from './numbers.js';
+import { findIdempotent, type IdempotencyRequest, type IdempotentResult, recordIdempotent } from './idempotency.js';
 import { recordWebhookEvents } from './webhooks.js';
 
 /**
@@ -59,8 +60,66 @@ export type StartDialogInput = z.infer<typeof StartDialogInput>;
 type Trx = Transaction<Database>;
 type IdentityRow = Selectable<ClientIdentitiesTable>;
 
+/** How a sending request is made idempotent (services/idempotency.ts); `onReplay` hears that it was a repeat. */
+export interface SendOptions {
+  idempotency?: IdempotencyRequest | undefined;
+  onReplay?: () => void;
+}
+
+/**
+ * Runs a sending transaction under an idempotency key: an earlier request with the key answers
+ * instead (checked first, before the request's own checks: a dialog closed since still answers
+ * with the message the first request created); a request racing another with the same key loses
+ * its whole transaction and answers with the winner's.
+ */
+async function idempotently<T>(
+  ctx: ProjectContext,
+  opts: SendOptions,
+  replay: (earlier: IdempotentResult) => Promise<T>,
+  send: () => Promise<T>,
+): Promise<T> {
+  const idem = opts.idempotency;
+  const answer = async (earlier: IdempotentResult) => {
+    opts.onReplay?.();
+    return replay(earlier);
+  };
+  if (idem) {
+    const earlier = await findIdempotent(ctx, idem);
+    if (earlier) return answer(earlier);
+  }
+  try {
+    return await send();
+  } catch (e) {
+    // Lost a race with the same key (its insert failed, or something before it did, such as the
+    // new client's identity): the winner's result answers, once it has committed.
+    if (idem) {
+      const earlier = await findIdempotent(ctx, idem);
+      if (earlier) return answer(earlier);
+    }
+    throw e;
+  }
+}
+
+async function messageOf(ctx: ProjectContext, messageId: number) {
+  return ctx.store.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('project_id', '=', ctx.project.id)
+    .where('id', '=', messageId)
+    .executeTakeFirstOrThrow();
+}
+
 /** Replies in a dialog: the responsible manager, anyone on an unassigned dialog (who takes it), or a supervisor. */
-export async function replyToDialog(ctx: ProjectContext, id: number, input: ReplyInput) {
+export async function replyToDialog(ctx: ProjectContext, id: number, input: ReplyInput, opts: SendOptions = {}) {
+  return idempotently(
+    ctx,
+    opts,
+    async (earlier) => messageDto(await messageOf(ctx, earlier.messageId)),
+    () => reply(ctx, id, input, opts.idempotency),
+  );
+}
+
+async function reply(ctx: ProjectContext, id: number, input: ReplyInput, idem: IdempotencyRequest | undefined) {
   const d = await loadVisibleDialog(ctx, id);
   await requireOwnOrUnassigned(ctx, d, 'answer');
   if (d.status === 'closed') {
@@ -76,6 +135,7 @@ export async function replyToDialog(ctx: ProjectContext, id: number, input: Repl
     // (the delivery order) follow the same order.
     await touchDialog(ctx, trx, d.id, { assignIfUnassigned: true });
     const m = await queueMessage(ctx, trx, d.id, channel.id, input.text);
+    if (idem) await recordIdempotent(trx, ctx, idem, { dialogId: d.id, messageId: m.id, dialogCreated: false });
     published.push({ type: 'message.created', projectId: ctx.project.id, dialogId: d.id, messageId: m.id });
     published.push({ type: 'dialog.updated', projectId: ctx.project.id, dialogId: d.id });
     published.push({ type: 'outbox.pending', projectId: ctx.project.id });
@@ -92,7 +152,20 @@ export async function replyToDialog(ctx: ProjectContext, id: number, input: Repl
  * `to` must be someone already known on the channel. A client with an open dialog on the channel
  * gets the message there (one open dialog per client identity, R7).
  */
-export async function startDialog(ctx: ProjectContext, input: StartDialogInput) {
+export async function startDialog(ctx: ProjectContext, input: StartDialogInput, opts: SendOptions = {}) {
+  return idempotently(
+    ctx,
+    opts,
+    async (earlier) => ({
+      created: earlier.dialogCreated,
+      dialog: dialogDto(await loadVisibleDialog(ctx, earlier.dialogId)),
+      message: messageDto(await messageOf(ctx, earlier.messageId)),
+    }),
+    () => start(ctx, input, opts.idempotency),
+  );
+}
+
+async function start(ctx: ProjectContext, input: StartDialogInput, idem: IdempotencyRequest | undefined) {
   const channel = await sendableChannel(ctx, input.channelId, 'body.channelId');
   const sms = channel.type === 'sms' || channel.type === 'sms-http';
   const now = ctx.clock();
@@ -206,6 +279,7 @@ export async function startDialog(ctx: ProjectContext, input: StartDialogInput) 
     }
     await touchDialog(ctx, trx, dialogId, { assignIfUnassigned: true });
     const message = await queueMessage(ctx, trx, dialogId, channel.id, input.text);
+    if (idem) await recordIdempotent(trx, ctx, idem, { dialogId, messageId: message.id, dialogCreated: created });
     await audit(ctx, trx, 'dialog.start', { type: 'dialog', id: dialogId }, { channelId: channel.id, created });
     published.push({ type: created ? 'dialog.created' : 'dialog.updated', projectId: ctx.project.id, dialogId });
     published.push({ type: 'message.created', projectId: ctx.project.id, dialogId, messageId: message.id });

@@ -9,6 +9,7 @@ import { analyticsIndexes } from './migrations/007_analytics.js';
 import { webhooks } from './migrations/008_webhooks.js';
 import { distribution } from './migrations/009_distribution.js';
 import { activityHour } from './migrations/010_activity_hour.js';
+import { idempotencyKeys } from './migrations/011_idempotency_keys.js';
 import type { Store } from './open.js';
 import type { Dialect } from './types.js';
 
@@ -24,6 +25,7 @@ const MIGRATIONS: [string, (d: Dialect) => string[]][] = [
   ['008_webhooks', webhooks],
   ['009_distribution', distribution],
   ['010_activity_hour', activityHour],
+  ['011_idempotency_keys', idempotencyKeys],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -38,6 +38,17 @@ export interface MembershipsTable {
   auto_assigned_at: number | null;
 }
 /** A manager's open workspace on one node (migration 009, services/presence.ts). */
+export interface IdempotencyKeysTable {
+  project_id: number;
+  principal: string;
+  idempotency_key: string;
+  request_hash: string;
+  dialog_id: number;
+  message_id: number;
+  dialog_created: number;
+  created_at: number;
+}
+
 export interface PresenceTable {
   node_id: string;
   project_id: number;
@@ -320,6 +331,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   presence: PresenceTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type Db = Kysely<Database>;

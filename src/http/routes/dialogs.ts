@@ -62,7 +62,8 @@ export const dialogRoutes: RouteModule = ({ route }) => {
     body: StartDialogInput,
     status: 201,
     response: z.object({ created: z.boolean(), dialog: DialogSchema, message: MessageSchema }),
-    handler: async ({ ctx, body }) => startDialog(ctx, body),
+    idempotent: true,
+    handler: async ({ ctx, body, send }) => startDialog(ctx, body, send),
   });
   route({
     method: 'POST',
@@ -75,7 +76,8 @@ export const dialogRoutes: RouteModule = ({ route }) => {
     body: ReplyInput,
     status: 201,
     response: MessageSchema,
-    handler: async ({ ctx, params, body }) => replyToDialog(ctx, params.id, body),
+    idempotent: true,
+    handler: async ({ ctx, params, body, send }) => replyToDialog(ctx, params.id, body, send),
   });
   route({
     method: 'POST',
