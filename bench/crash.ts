@@ -5,7 +5,9 @@
  *
  * At the end, with every unacknowledged webhook redelivered (as Telegram does) and the outbox
  * drained: every webhook that got a 2xx is stored exactly once, and every reply whose POST got 201
- * reached the simulator. Delivery to the platform is at-least-once (docs/ARCHITECTURE.md): a kill
+ * reached the simulator. Reply POSTs carry an `Idempotency-Key`; one that was in flight at a kill
+ * (no answer) is sent again with the same key after the restart, as a careful integration would, and
+ * no reply may then be stored twice. Delivery to the platform is at-least-once (docs/ARCHITECTURE.md): a kill
  * between the platform's answer and our commit sends that reply again, so duplicates are counted
  * and reported separately, not hidden.
  *
@@ -38,11 +40,14 @@ interface Result {
   webhooksDuplicated: number;
   repliesAcked: number;
   repliesUnknown: number;
+  /** Of the unanswered POSTs retried with their key: answered from the first request's commit. */
+  retriesReplayed: number;
+  /** Outgoing messages with the same text (a retried POST stored twice): must be 0. */
+  repliesStoredTwice: number;
   repliesDelivered: number;
   repliesMissing: number;
   repliesDuplicated: number;
   extraSends: number;
-  unknownDelivered: number;
   seconds: number;
 }
 
@@ -102,6 +107,9 @@ async function run(kind: StoreKind): Promise<Result> {
     const ackedUpdates = new Map<string, Update>();
     const ackedReplies = new Set<string>();
     const unknownReplies = new Set<string>();
+    /** Reply POSTs that got no answer (in flight at a kill): retried with their key after the restart. */
+    const unanswered: { text: string; dialogId: number }[] = [];
+    let retriesReplayed = 0;
     let replySeq = 0;
     let dialogIds: number[] = [];
 
@@ -125,6 +133,38 @@ async function run(kind: StoreKind): Promise<Result> {
       }
     };
 
+    /** A reply POST with its Idempotency-Key (the text): true if it was a repeat answered from an earlier commit, undefined if no answer. */
+    const postReply = async (port: number, text: string, dialogId: number): Promise<boolean | undefined> => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${projectId}/dialogs/${dialogId}/reply`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': `crash-${text.replace(/ /g, '-')}`,
+          },
+          body: JSON.stringify({ text }),
+        });
+        const body = await res.text();
+        if (res.status !== 201) throw new Error(`reply: HTTP ${res.status} ${body}`);
+        ackedReplies.add(text);
+        return res.headers.get('idempotent-replayed') === 'true';
+      } catch (e) {
+        if ((e as Error).message.startsWith('reply: ')) throw e;
+        return undefined;
+      }
+    };
+    /** The unanswered reply POSTs, sent again with the same key (before any new traffic). */
+    const retryUnanswered = async (port: number) => {
+      while (unanswered.length > 0) {
+        const r = unanswered[0]!;
+        const replayed = await postReply(port, r.text, r.dialogId);
+        if (replayed === undefined) throw new Error('the server went away during the retries');
+        if (replayed) retriesReplayed++;
+        unanswered.shift();
+      }
+    };
+
     /** Webhooks and replies until `stop()` or the server dies. */
     const traffic = (port: number, opts: { replies: boolean }) => {
       let stopped = false;
@@ -138,18 +178,9 @@ async function run(kind: StoreKind): Promise<Result> {
         while (!stopped && dialogIds.length > 0) {
           const text = `reply ${++replySeq}`;
           const dialogId = dialogIds[replySeq % dialogIds.length]!;
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${projectId}/dialogs/${dialogId}/reply`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ text }),
-            });
-            const body = await res.text();
-            if (res.status === 201) ackedReplies.add(text);
-            else throw new Error(`reply: HTTP ${res.status} ${body}`);
-          } catch (e) {
-            if ((e as Error).message.startsWith('reply: ')) throw e;
+          if ((await postReply(port, text, dialogId)) === undefined) {
             unknownReplies.add(text); // in flight at the kill: may or may not have been queued
+            unanswered.push({ text, dialogId });
             return;
           }
           await sleep(20);
@@ -182,6 +213,7 @@ async function run(kind: StoreKind): Promise<Result> {
         for (let u = 0; u < USERS; u++) await postUpdate(port, newUpdate());
       }
       if (dialogIds.length < USERS) dialogIds = await dialogsOfChannel();
+      await retryUnanswered(port);
       const t = traffic(port, { replies: true });
       await sleep(150 + Math.random() * 1200);
       server.child.kill('SIGKILL');
@@ -209,6 +241,7 @@ async function run(kind: StoreKind): Promise<Result> {
       const u = pendingUpdates.shift()!;
       if (!(await postUpdate(port, u))) throw new Error('the last server went away');
     }
+    await retryUnanswered(port);
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     for (;;) {
       const r = await store.db
@@ -260,8 +293,14 @@ async function run(kind: StoreKind): Promise<Result> {
         console.error(`[${kind}] ${text} sent ${n}x at ${at.join(', ')} ms; next kill at ${kill ?? '—'} ms`);
       }
     }
-    let unknownDelivered = 0;
-    for (const text of unknownReplies) if ((sentCount.get(text) ?? 0) > 0) unknownDelivered++;
+    const storedTwice = await store.db
+      .selectFrom('messages')
+      .select(['text', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('channel_id', '=', channelId)
+      .where('direction', '=', 'out')
+      .groupBy('text')
+      .having((eb) => eb.fn.countAll(), '>', 1)
+      .execute();
     return {
       store: kind,
       kills,
@@ -271,11 +310,12 @@ async function run(kind: StoreKind): Promise<Result> {
       webhooksDuplicated: duplicated,
       repliesAcked: ackedReplies.size,
       repliesUnknown: unknownReplies.size,
+      retriesReplayed,
+      repliesStoredTwice: storedTwice.length,
       repliesDelivered: delivered,
       repliesMissing: missing,
       repliesDuplicated: dup,
       extraSends: extra,
-      unknownDelivered,
       seconds: (Date.now() - started) / 1000,
     };
 
@@ -310,14 +350,20 @@ const cols: [string, (r: Result) => string | number][] = [
   ['missing', (r) => r.repliesMissing],
   ['sent twice+', (r) => r.repliesDuplicated],
   ['extra sends', (r) => r.extraSends],
-  ['in-flight POSTs (sent)', (r) => `${r.repliesUnknown} (${r.unknownDelivered})`],
+  [
+    'unanswered POSTs, retried with their key (answered from the first commit)',
+    (r) => `${r.repliesUnknown} (${r.retriesReplayed})`,
+  ],
+  ['replies stored twice', (r) => r.repliesStoredTwice],
   ['seconds', (r) => r.seconds.toFixed(0)],
 ];
 console.log(`\nCrash harness: ${ROUNDS} kill -9 rounds per store\n`);
 console.log(`| ${cols.map((c) => c[0]).join(' | ')} |`);
 console.log(`|${cols.map(() => '---').join('|')}|`);
 for (const r of results) console.log(`| ${cols.map((c) => c[1](r)).join(' | ')} |`);
-const failed = results.some((r) => r.webhooksLost > 0 || r.webhooksDuplicated > 0 || r.repliesMissing > 0);
+const failed = results.some(
+  (r) => r.webhooksLost > 0 || r.webhooksDuplicated > 0 || r.repliesMissing > 0 || r.repliesStoredTwice > 0,
+);
 if (failed) {
   console.log('\nFAILED: an acknowledged webhook or reply was lost or stored twice');
   process.exitCode = 1;
