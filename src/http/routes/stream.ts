@@ -146,7 +146,8 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
               checking = false;
             });
         };
-        const timer = setInterval(recheck, recheckMs);
+        // Spread over ±25%: sockets that reconnected together (a restart) must not all check at once.
+        const timer = setInterval(recheck, recheckMs * (0.75 + Math.random() * 0.5));
         timer.unref();
         const mine = rechecks.get(who.projectId) ?? new Set<() => void>();
         rechecks.set(who.projectId, mine);
