@@ -129,7 +129,10 @@ export class Hub {
 
   #send(clients: Set<HubClient>, c: HubClient, data: string): void {
     if (c.bufferedAmount() > this.#maxBuffered) {
+      // Dropped with a resync message: the frame goes out after what it has not read yet, then the
+      // close (4000 "resync"); either tells the client to reconnect and refetch.
       clients.delete(c);
+      c.send(RESYNC);
       c.close(4000, 'resync');
       return;
     }

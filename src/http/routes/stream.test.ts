@@ -257,11 +257,13 @@ test('a client that cannot keep up is dropped with 4000 "resync"; the others sti
     bufferedAmount: () => buffered,
     close: (code, reason) => closed.push([code, reason]),
   });
+  const slow: string[] = [];
   hub.add(client(0, fast));
-  hub.add(client(1_000, []));
+  hub.add(client(1_000, slow));
   bus.publish({ type: 'dialog.updated', projectId: 1, dialogId: 5 });
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(fast, ['{"type":"dialog.updated","dialogId":5}']);
+  assert.deepEqual(slow, ['{"type":"resync"}'], 'a resync message instead of the event');
   assert.deepEqual(closed, [[4000, 'resync']]);
   assert.equal(hub.size, 1);
   hub.stop();
