@@ -218,4 +218,44 @@ forEachStore('PostgreSQL LISTEN/NOTIFY bus', (env) => {
       ws.terminate();
     }
   });
+
+  test('a token revoked through node A closes its stream on node B at once', async () => {
+    const projectId = await createProject(env.ts.store, 'revoke across nodes');
+    const admin = await createToken(env.ts.store, projectId, 'admin');
+    if (!appB.fastify.server.listening) await appB.fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = appB.fastify.server.address() as { port: number };
+    const created = (
+      await appA.fastify.inject({
+        method: 'POST',
+        url: `/api/v1/projects/${projectId}/tokens`,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        payload: { name: 'doomed', role: 'supervisor' },
+      })
+    ).json() as { id: number; token: string };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/projects/${projectId}/stream`, {
+      headers: { authorization: `Bearer ${created.token}` },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('error', reject);
+        ws.on('message', (data) => {
+          if ((JSON.parse(String(data)) as { type: string }).type === 'hello') resolve();
+        });
+      });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      const res = await appA.fastify.inject({
+        method: 'DELETE',
+        url: `/api/v1/projects/${projectId}/tokens/${created.id}`,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      assert.equal(res.statusCode, 204);
+      const code = await Promise.race([
+        closed,
+        new Promise<string>((r) => setTimeout(() => r('still open after 5 s'), 5000)),
+      ]);
+      assert.equal(code, 4401, 'node B heard tokens.changed from node A and closed the revoked token’s stream');
+    } finally {
+      ws.terminate();
+    }
+  });
 });
