@@ -13,7 +13,7 @@ import {
   Title,
 } from '@mantine/core';
 import { type RefObject, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, type Dialog, type DialogDetail, type Message } from '../../api';
+import { ApiError, type Dialog, type DialogDetail, type Message, newIdempotencyKey } from '../../api';
 import { Failure, Loading } from '../../components/States';
 import { useFormat } from '../../format';
 import { useI18n } from '../../i18n';
@@ -137,6 +137,8 @@ function ConversationMain({
   const [transferring, setTransferring] = useState(false);
   const [cardOpen, setCardOpen] = useState(false);
   const composerRef = useRef<HTMLTextAreaElement>(null);
+  /** The last send that failed, with its Idempotency-Key (reused if the same text is sent again). */
+  const failedSend = useRef<{ text: string; key: string } | null>(null);
   const now = useNow();
 
   const mine = d.manager?.id === me.user.id;
@@ -186,14 +188,25 @@ function ConversationMain({
     setSendError(null);
     setPending((p) => [...p, { key, text: value }]);
     setText('');
-    actions.reply.mutate(value, {
-      onSettled: () => setPending((p) => p.filter((x) => x.key !== key)),
-      onError: (e) => {
-        // The server says plainly why (blocked, unsubscribed, closed, outside Messenger's window).
-        setSendError(e instanceof ApiError ? e.message : String(e));
-        setText((cur) => (cur.trim() ? cur : value));
+    // The same text sent again after a failure keeps its Idempotency-Key: if the first attempt did
+    // reach the server (only its answer was lost), the client still gets one message.
+    const last = failedSend.current;
+    const idempotencyKey = last && last.text === value ? last.key : newIdempotencyKey();
+    actions.reply.mutate(
+      { text: value, key: idempotencyKey },
+      {
+        onSuccess: () => {
+          if (failedSend.current?.key === idempotencyKey) failedSend.current = null;
+        },
+        onSettled: () => setPending((p) => p.filter((x) => x.key !== key)),
+        onError: (e) => {
+          failedSend.current = { text: value, key: idempotencyKey };
+          // The server says plainly why (blocked, unsubscribed, closed, outside Messenger's window).
+          setSendError(e instanceof ApiError ? e.message : String(e));
+          setText((cur) => (cur.trim() ? cur : value));
+        },
       },
-    });
+    );
   };
 
   const name = clientLabel(d, m('card.noName'));

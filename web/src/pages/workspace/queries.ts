@@ -128,7 +128,9 @@ export function useDialogActions(id: number) {
     onSuccess: onDialog,
   });
   const reply = useMutation({
-    mutationFn: (text: string) => post<Message>(`${base}/dialogs/${id}/reply`, { text }),
+    // The key makes sending the same text again after a lost answer safe (services/idempotency.ts).
+    mutationFn: ({ text, key }: { text: string; key: string }) =>
+      post<Message>(`${base}/dialogs/${id}/reply`, { text }, { 'idempotency-key': key }),
     onSuccess: (m) => {
       // Show the queued message at once; its status moves on with the realtime events.
       qc.setQueryData<InfiniteData<Page<Message>>>(keys.messages(project.id, id), (old) => {
