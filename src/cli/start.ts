@@ -96,10 +96,11 @@ export async function startServer(config: Config) {
     webhooks.start();
     // Projects with auto-close get their idle dialogs closed, checked every minute.
     stopAutoClose = startAutoClose(app);
-    // Idempotency keys last 24 hours; the expired ones are deleted every hour (any node may do it).
-    keyCleanup = setInterval(() => {
-      deleteExpiredIdempotencyKeys(app).catch((err) => app.log.warn({ err }, 'idempotency key clean-up failed'));
-    }, 3600_000);
+    // Idempotency keys last 24 hours; the expired ones are deleted now and every hour (any node may do it).
+    const cleanKeys = () =>
+      void deleteExpiredIdempotencyKeys(app).catch((err) => app.log.warn({ err }, 'idempotency key clean-up failed'));
+    cleanKeys();
+    keyCleanup = setInterval(cleanKeys, 3600_000);
     keyCleanup.unref();
     await smpp.start();
   }

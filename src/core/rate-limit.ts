@@ -4,6 +4,7 @@
  */
 export class RateLimiter {
   private readonly hits = new Map<string, { count: number; resetAt: number }>();
+  private lastSweep = 0;
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
@@ -13,7 +14,12 @@ export class RateLimiter {
   /** Counts a hit; returns the seconds to wait when the key is over its limit, else 0. */
   hit(key: string): number {
     const now = this.clock();
-    if (this.hits.size > 50000) this.sweep(now);
+    // Expired keys go when the map is large, at most once a second: a flood of fresh keys must not
+    // turn every hit into a scan of the whole map.
+    if (this.hits.size > 50000 && now - this.lastSweep >= 1000) {
+      this.lastSweep = now;
+      this.sweep(now);
+    }
     const h = this.hits.get(key);
     if (!h || h.resetAt <= now) {
       this.hits.set(key, { count: 1, resetAt: now + this.windowMs });

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { insertSealedChannel } from '../testing/fixtures.js';
 import { buildTestApp, createProject, createToken, createUser, forEachStore } from '../testing/harness.js';
 import {
+  addressKey,
   API_LIMIT,
   AUTH_FAILURE_LIMIT,
   limitersOf,
@@ -199,7 +200,7 @@ forEachStore('rate limits', (env) => {
       });
     const forger = '203.0.113.50';
     const limiter = limitersOf(app.app).webhookRefusals;
-    for (let i = 5; i < WEBHOOK_REFUSAL_LIMIT.max; i++) limiter.hit(forger);
+    for (let i = 5; i < WEBHOOK_REFUSAL_LIMIT.max; i++) limiter.hit(`telegram:${forger}`);
     // Real refusals: unknown channel ids, and a wrong secret on a real one.
     for (let i = 0; i < 4; i++) assert.equal((await post(forger, 900_000 + i, SECRET)).statusCode, 404);
     assert.equal((await post(forger, channelId, 'dz_wrong-secret_000000000')).statusCode, 401);
@@ -213,5 +214,29 @@ forEachStore('rate limits', (env) => {
       .execute();
     assert.equal(stored.length, 0, 'nothing stored from the address over the limit');
     assert.equal((await post('203.0.113.51', channelId, SECRET)).statusCode, 200, 'another address');
+
+    // A switched-off channel that the platform keeps delivering to is not a guess: its 404s do not
+    // count, so they cannot hold up the platform's other channels from that address.
+    const switchedOff = await insertSealedChannel(
+      env.ts.store,
+      projectId,
+      'telegram',
+      { botToken: '7000000006:AAE-limits-test-token-00000000000' },
+      { webhookSecret: SECRET },
+    );
+    await env.ts.store.db.updateTable('channels').set({ enabled: 0 }).where('id', '=', switchedOff).execute();
+    const platform = '149.154.167.99';
+    for (let i = 10; i < WEBHOOK_REFUSAL_LIMIT.max; i++) limiter.hit(`telegram:${platform}`);
+    for (let i = 0; i < 20; i++) assert.equal((await post(platform, switchedOff, SECRET)).statusCode, 404);
+    assert.equal((await post(platform, channelId, SECRET)).statusCode, 200, 'its other channels still get through');
+  });
+
+  test('per-address keys: IPv4 as is, IPv6 by its /64', () => {
+    assert.equal(addressKey('203.0.113.7'), '203.0.113.7');
+    assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7');
+    assert.equal(addressKey('2001:db8:0:12:1:2:3:4'), '2001:db8:0:12::/64');
+    assert.equal(addressKey('2001:0DB8:0000:0012:ffff::1'), '2001:db8:0:12::/64');
+    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(addressKey('::1'), '0:0:0:0::/64');
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RateLimitedError, UnauthenticatedError } from '../core/errors.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { AppContext } from '../services/context.js';
+import { webhookChannelMissing } from '../services/receive-inbound.js';
 import { authenticate, type Principal, SESSION_COOKIE } from './auth.js';
 
 /**
@@ -89,39 +90,70 @@ function webhookKeyOf(req: FastifyRequest, platform: string): string {
 }
 
 /**
- * Installs the per-IP webhook limit on a webhook scope: an onRequest hook, so an over-limit
- * request is refused before its body is read or the database touched.
+ * The address a per-IP limit counts: IPv4 as is, IPv6 by its /64 (one subscriber's network, which
+ * hands out addresses freely; counting each would let one sender rotate past any limit).
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '');
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/**
+ * Installs the per-IP webhook limits on a webhook scope (onRequest: an over-limit request is refused
+ * before its body is read or the database touched). The refusals limit counts a request first and
+ * takes it back once it turns out not to be refused, so a burst of concurrent forgeries cannot all
+ * slip past the check. It counts per platform and address, and only what is a guess: a bad signature
+ * (401/403), or a channel id that names no channel at all — never a switched-off channel that a
+ * platform keeps delivering to, which would hold up that platform's other channels.
  */
 export function limitWebhooks(scope: FastifyInstance, app: AppContext, platform: string): void {
+  const refusalKey = (req: FastifyRequest) => `${platform}:${addressKey(req.ip)}`;
   scope.addHook('onRequest', async (req) => {
     const limiters = limitersOf(app);
-    const refused = limiters.webhookRefusals.check(req.ip);
+    const refused = limiters.webhookRefusals.hit(refusalKey(req));
     if (refused > 0) throw new RateLimitedError(refused);
     const wait = limiters.webhook.hit(webhookKeyOf(req, platform));
     if (wait > 0) throw new RateLimitedError(wait);
   });
   scope.addHook('onResponse', async (req, reply) => {
-    if (reply.statusCode === 401 || reply.statusCode === 403 || reply.statusCode === 404) {
-      limitersOf(app).webhookRefusals.hit(req.ip);
-    }
+    const status = reply.statusCode;
+    const channelId = Number((req.params as { channelId?: unknown } | undefined)?.channelId);
+    const guess =
+      status === 401 ||
+      status === 403 ||
+      status === 429 ||
+      (status === 404 && (!Number.isSafeInteger(channelId) || webhookChannelMissing(app, channelId)));
+    if (!guess) limitersOf(app).webhookRefusals.undo(refusalKey(req));
   });
 }
 
 /**
- * `authenticate` behind the per-IP limit of refused credentials (AUTH_FAILURE_LIMIT): an address
- * over it gets 429 before its credentials are looked up; each refusal counts.
+ * `authenticate` behind the per-IP limit of refused credentials (AUTH_FAILURE_LIMIT). Only requests
+ * that present credentials count (one with none costs no lookup and guesses nothing; the web app asks
+ * who is signed in before anyone is). Each is counted before its lookup and taken back when the
+ * credentials hold, so concurrent guesses cannot all slip past the check; an address over the limit
+ * gets 429 before any lookup.
  */
 export async function authenticateLimited(app: AppContext, req: FastifyRequest): Promise<Principal> {
+  const presented = req.headers.authorization !== undefined || req.headers.cookie?.includes(`${SESSION_COOKIE}=`);
+  if (!presented) return authenticate(app, req);
   const failures = limitersOf(app).authFailures;
-  const wait = failures.check(req.ip);
+  const key = addressKey(req.ip);
+  const wait = failures.hit(key);
   if (wait > 0) throw new RateLimitedError(wait);
   try {
-    return await authenticate(app, req);
+    const principal = await authenticate(app, req);
+    failures.undo(key);
+    return principal;
   } catch (err) {
-    // Only credentials that were presented and refused count: a request with none costs no lookup
-    // and guesses nothing (the web app asks who is signed in before anyone is).
-    const presented = req.headers.authorization !== undefined || req.headers.cookie?.includes(`${SESSION_COOKIE}=`);
-    if (err instanceof UnauthenticatedError && presented) failures.hit(req.ip);
+    if (!(err instanceof UnauthenticatedError)) failures.undo(key);
     throw err;
   }
 }

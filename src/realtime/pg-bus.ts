@@ -92,9 +92,13 @@ export class PgNotifyBus implements EventBus {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Sends what is queued, then stops listening. */
+  /** Sends what is queued (one last try for what a failed NOTIFY still owes), then stops listening. */
   async close(): Promise<void> {
     await this.#flushing;
+    if (this.#queue.length > 0 || this.#lost) {
+      this.#flushing = this.#flush();
+      await this.#flushing;
+    }
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);

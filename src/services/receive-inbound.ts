@@ -65,7 +65,13 @@ const MAX_PLATFORM_DELAY_MS = 7 * 24 * 60 * 60 * 1000;
  * `channel.changed`) drops the entry at once; one on another node shows within the second.
  */
 const CHANNEL_TTL_MS = 1_000;
-const channelCache = new WeakMap<object, Map<number, { at: number; found: WebhookChannel<unknown> | undefined }>>();
+interface CachedChannel {
+  at: number;
+  found: WebhookChannel<unknown> | undefined;
+  /** The id names a channel row at all (switched off or not). */
+  exists: boolean;
+}
+const channelCache = new WeakMap<object, Map<number, CachedChannel>>();
 
 interface WebhookChannel<T> {
   channel: InboundChannel;
@@ -76,7 +82,7 @@ interface WebhookChannel<T> {
 function cacheOf(ctx: AppContext) {
   let cache = channelCache.get(ctx.store);
   if (!cache) {
-    const fresh = new Map<number, { at: number; found: WebhookChannel<unknown> | undefined }>();
+    const fresh = new Map<number, CachedChannel>();
     cache = fresh;
     channelCache.set(ctx.store, fresh);
     ctx.bus.subscribe((e) => {
@@ -108,12 +114,21 @@ export async function findWebhookChannel<T = Record<string, unknown>>(
             credentials: openCredentials<unknown>(ctx.config.secretKey, row),
           }
         : undefined;
-    hit = { at: now, found };
+    hit = { at: now, found, exists: row !== undefined };
     if (cache.size > 10_000) cache.clear();
     cache.set(channelId, hit);
   }
   const found = hit.found as WebhookChannel<T> | undefined;
   return found && found.row.type === type ? found : undefined;
+}
+
+/**
+ * Whether a webhook's channel id names no channel at all, as its lookup (findWebhookChannel) just
+ * saw: a guess, not a switched-off channel that a platform still delivers to.
+ */
+export function webhookChannelMissing(ctx: AppContext, channelId: number): boolean {
+  const hit = cacheOf(ctx).get(channelId);
+  return hit !== undefined && !hit.exists;
 }
 
 /** Stores the events in order, each in its own transaction; realtime events follow each commit. */

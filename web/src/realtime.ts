@@ -54,12 +54,13 @@ export function useProjectStream(projectId: number, onEvent?: (e: StreamEvent) =
       ws.onclose = (ev) => {
         setConnected(false);
         if (closed) return;
-        // 4401: signed out (or the token revoked); 4403: no longer a member of the project. No point
-        // retrying: the user's own data (`me`) is reloaded, which shows the sign-in page or the
-        // projects left.
+        // 4401: signed out (or the token revoked); 4403: no longer a member of the project. The user's
+        // own data (`me`) is reloaded, which shows the sign-in page or the projects left (and unmounts
+        // this). If the user is still signed in (signed in again in another tab), the stream comes
+        // back, after a long pause rather than at once.
         if (ev.code === 4401 || ev.code === 4403) {
           void qc.invalidateQueries({ queryKey: ['me'] });
-          return;
+          attempt = Math.max(attempt, 6);
         }
         const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
         attempt++;

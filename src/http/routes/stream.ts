@@ -80,10 +80,12 @@ export const streamRoutes: RouteModule = ({ fastify, app, metrics }) => {
   // The open streams' access re-checks, per project: run at once when its tokens or members change.
   const rechecks = new Map<number, Set<() => void>>();
   const unsubscribe = app.bus.subscribe((e) => {
-    if (e.type !== 'tokens.changed' && e.type !== 'access.changed') return;
+    // bus.resync: events may have been missed (a LISTEN outage), a revoke among them: every stream.
+    if (e.type !== 'tokens.changed' && e.type !== 'access.changed' && e.type !== 'bus.resync') return;
     // After the other listeners: the token cache drops its entries on the same event.
     setImmediate(() => {
-      for (const recheck of rechecks.get(e.projectId) ?? []) recheck();
+      const sets = e.type === 'bus.resync' ? [...rechecks.values()] : [rechecks.get(e.projectId) ?? new Set()];
+      for (const set of sets) for (const recheck of set) recheck();
     });
   });
   fastify.addHook('preClose', async () => {

@@ -188,25 +188,22 @@ function ConversationMain({
     setSendError(null);
     setPending((p) => [...p, { key, text: value }]);
     setText('');
-    // The same text sent again after a failure keeps its Idempotency-Key: if the first attempt did
-    // reach the server (only its answer was lost), the client still gets one message.
+    // The same text sent again right after a failure keeps its Idempotency-Key: if the first attempt
+    // did reach the server (only its answer was lost), the client still gets one message. Only the very
+    // next send may reuse it, so a later message with the same words is a new message.
     const last = failedSend.current;
+    failedSend.current = null;
     const idempotencyKey = last && last.text === value ? last.key : newIdempotencyKey();
-    actions.reply.mutate(
-      { text: value, key: idempotencyKey },
-      {
-        onSuccess: () => {
-          if (failedSend.current?.key === idempotencyKey) failedSend.current = null;
-        },
-        onSettled: () => setPending((p) => p.filter((x) => x.key !== key)),
-        onError: (e) => {
-          failedSend.current = { text: value, key: idempotencyKey };
-          // The server says plainly why (blocked, unsubscribed, closed, outside Messenger's window).
-          setSendError(e instanceof ApiError ? e.message : String(e));
-          setText((cur) => (cur.trim() ? cur : value));
-        },
-      },
-    );
+    // mutateAsync: every send hears its own outcome, even when another was sent before it settled.
+    actions.reply
+      .mutateAsync({ text: value, key: idempotencyKey })
+      .catch((e: unknown) => {
+        failedSend.current = { text: value, key: idempotencyKey };
+        // The server says plainly why (blocked, unsubscribed, closed, outside Messenger's window).
+        setSendError(e instanceof ApiError ? e.message : String(e));
+        setText((cur) => (cur.trim() ? cur : value));
+      })
+      .finally(() => setPending((p) => p.filter((x) => x.key !== key)));
   };
 
   const name = clientLabel(d, m('card.noName'));
