@@ -96,6 +96,14 @@ export async function signIn(
  * (no inline scripts) stays on.
  */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  // Colour contrast is measured on what is painted: a modal still fading in (a CSS transition, slower
+  // on a loaded machine) blends its text with the page and fails it. Wait for transitions to end (the
+  // infinite ones, spinners, are left alone).
+  // Polled from here: the app's CSP forbids the eval that waitForFunction's in-page polling needs.
+  const settled = `document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity)`;
+  for (let waited = 0; waited < 5000 && !(await page.evaluate(settled)); waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const { createRequire } = await import('node:module');
   const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
   await page.evaluate(fs.readFileSync(axePath, 'utf8'));
