@@ -38,45 +38,63 @@ forEachStore('start-up after a crash', (env) => {
     await sim?.close();
   });
 
-  test('a reply the killed run had claimed but not sent', async (t) => {
-    const store = env.ts.store;
-    const projectId = await createProject(store, 'restart');
-    const admin = await createUser(store, projectId, 'admin', 'Ala Admin');
-    const channelId = await insertSealedChannel(
-      store,
+  /** The project's Telegram channel, and the environment of a `dziennik start` on the test store. */
+  const telegramProject = async (projectId: number) => ({
+    channelId: await insertSealedChannel(
+      env.ts.store,
       projectId,
       'telegram',
       { botToken: TOKEN },
       { webhookSecret: SECRET },
-    );
-    const vars = cliEnv({
+    ),
+    vars: cliEnv({
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       SECRET_KEY: TEST_SECRET,
       TELEGRAM_API_URL: sim.urls.telegram,
       ...(env.kind === 'postgres' ? { DATABASE_URL: env.ts.location } : { DATA_DIR: env.ts.location }),
+    }),
+  });
+
+  /** Points the bot's webhook at the server on `port`; the client writes; answers the project's dialog. */
+  const clientWrites = async (
+    port: number,
+    projectId: number,
+    channelId: number,
+    message: { userId: number; firstName: string; text: string },
+  ) => {
+    const r = await fetch(`${sim.urls.telegram}/bot${TOKEN}/setWebhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/webhooks/telegram/${channelId}`, secret_token: SECRET }),
     });
+    assert.equal(r.status, 200);
+    assert.equal((await sim.telegram.sendFromUser(TOKEN, message)).status, 200);
+    const d = await env.ts.store.db
+      .selectFrom('dialogs')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .executeTakeFirstOrThrow();
+    return d.id;
+  };
+
+  test('a reply the killed run had claimed but not sent', async (t) => {
+    const store = env.ts.store;
+    const projectId = await createProject(store, 'restart');
+    const admin = await createUser(store, projectId, 'admin', 'Ala Admin');
+    const { channelId, vars } = await telegramProject(projectId);
 
     // The first run takes the client's message, then dies.
     const first = startServerProcess(vars);
     let dialogId: number;
     try {
       const port = await first.listening;
-      const r = await fetch(`${sim.urls.telegram}/bot${TOKEN}/setWebhook`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `http://127.0.0.1:${port}/webhooks/telegram/${channelId}`, secret_token: SECRET }),
+      dialogId = await clientWrites(port, projectId, channelId, {
+        userId: 811,
+        firstName: 'Halina',
+        text: 'Jest ktoś?',
       });
-      assert.equal(r.status, 200);
-      const delivery = await sim.telegram.sendFromUser(TOKEN, { userId: 811, firstName: 'Halina', text: 'Jest ktoś?' });
-      assert.equal(delivery.status, 200);
-      const d = await store.db
-        .selectFrom('dialogs')
-        .select('id')
-        .where('project_id', '=', projectId)
-        .executeTakeFirstOrThrow();
-      dialogId = d.id;
     } finally {
       first.child.kill('SIGKILL');
       await exited(first.child);
@@ -131,41 +149,16 @@ forEachStore('start-up after a crash', (env) => {
     const store = env.ts.store;
     const projectId = await createProject(store, 'sigterm send');
     const token = await createToken(store, projectId, 'admin');
-    const channelId = await insertSealedChannel(
-      store,
-      projectId,
-      'telegram',
-      { botToken: TOKEN },
-      { webhookSecret: SECRET },
-    );
-    const vars = cliEnv({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      SECRET_KEY: TEST_SECRET,
-      TELEGRAM_API_URL: sim.urls.telegram,
-      ...(env.kind === 'postgres' ? { DATABASE_URL: env.ts.location } : { DATA_DIR: env.ts.location }),
-    });
+    const { channelId, vars } = await telegramProject(projectId);
     const sentTexts = () => sim.telegram.sent(TOKEN).map((s) => s.text);
     const before = sentTexts().length;
     const server = startServerProcess(vars);
     let messageId: number;
     try {
       const port = await server.listening;
-      await fetch(`${sim.urls.telegram}/bot${TOKEN}/setWebhook`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `http://127.0.0.1:${port}/webhooks/telegram/${channelId}`, secret_token: SECRET }),
-      });
-      assert.equal(
-        (await sim.telegram.sendFromUser(TOKEN, { userId: 812, firstName: 'Irena', text: 'Halo' })).status,
-        200,
-      );
-      const dialog = await store.db
-        .selectFrom('dialogs')
-        .select('id')
-        .where('project_id', '=', projectId)
-        .executeTakeFirstOrThrow();
+      const dialog = {
+        id: await clientWrites(port, projectId, channelId, { userId: 812, firstName: 'Irena', text: 'Halo' }),
+      };
       // Telegram answers after 1.5 s: the send is in flight when the signal comes.
       sim.telegram.setLatency(1500);
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${projectId}/dialogs/${dialog.id}/reply`, {

@@ -127,13 +127,20 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
           throw new ForbiddenError(`This needs the role ${def.roles.join(' or ')}; you are ${role}`);
         }
       }
-      const send: SendOptions = {
-        idempotency:
-          def.idempotent && principal
-            ? parseIdempotency(req.headers['idempotency-key'], apiKey(principal), def.method, req.url, body)
-            : undefined,
-        onReplay: () => reply.header('idempotent-replayed', 'true'),
-      };
+      // Only the idempotent routes read the header (the others get an empty SendOptions).
+      const send: SendOptions =
+        def.idempotent && principal
+          ? {
+              idempotency: parseIdempotency(
+                req.headers['idempotency-key'],
+                apiKey(principal),
+                def.method,
+                req.url,
+                body,
+              ),
+              onReplay: () => reply.header('idempotent-replayed', 'true'),
+            }
+          : {};
       const result = await def.handler({
         send,
         params,
